@@ -1,0 +1,34 @@
+"""OpenRouter client factory: the OpenAI client pointed at OpenRouter (or the simulator)."""
+
+from __future__ import annotations
+
+import os
+
+from openai import OpenAI
+
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+# The simulator accepts any bearer token; this one is recognisably not a real key.
+OFFLINE_API_KEY = "sk-or-offline-simulator"
+
+
+def attribution_headers() -> dict[str, str]:
+    """OpenRouter's app attribution headers, from the environment when set."""
+    headers = {}
+    if referer := os.environ.get("OPENROUTER_HTTP_REFERER"):
+        headers["HTTP-Referer"] = referer
+    if title := os.environ.get("OPENROUTER_APP_TITLE"):
+        headers["X-OpenRouter-Title"] = title
+    return headers
+
+
+def openrouter_client(
+    api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60.0
+) -> OpenAI:
+    """An OpenAI client for OpenRouter; key and URL default to the environment."""
+    return OpenAI(
+        api_key=api_key or os.environ.get("OPENROUTER_API_KEY") or OFFLINE_API_KEY,
+        base_url=base_url or os.environ.get("OPENROUTER_BASE_URL") or OPENROUTER_BASE_URL,
+        default_headers=attribution_headers(),
+        timeout=timeout_s,
+        max_retries=0,  # a retried call would show as one slow span; let the caller decide
+    )

@@ -1,0 +1,80 @@
+"""One-call tracing setup for a Python service that talks to OpenRouter.
+
+    from app.tracing import setup_tracing
+    setup_tracing()            # before the first OpenAI client call
+
+Spans go over OTLP/gRPC to the local collector (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+default http://localhost:4317), which adds credentials, normalises and forwards
+to OpenObserve. The app never needs OpenObserve's address or token.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import sys
+from types import FrameType
+
+from openinference.instrumentation import TraceConfig
+from openinference.instrumentation.openai import OpenAIInstrumentor
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+DEFAULT_ENDPOINT = "http://localhost:4317"
+# The SDK's default of 128 attributes evicts the oldest first: in a long chat that is
+# output.value and llm.invocation_parameters, where cost and the requested model live.
+MAX_SPAN_ATTRIBUTES = 65536
+# Seconds an export may take before the batch is dropped (collector unreachable).
+EXPORT_TIMEOUT_S = 5
+
+
+def setup_tracing(
+    service_name: str | None = None,
+    environment: str | None = None,
+    endpoint: str | None = None,
+) -> TracerProvider:
+    """Install a tracer provider exporting to the collector and instrument the OpenAI client."""
+    resource = Resource.create(
+        {
+            "service.name": service_name or os.environ.get("OTEL_SERVICE_NAME", "openrouter-app"),
+            "deployment.environment.name": environment
+            or os.environ.get("DEPLOYMENT_ENVIRONMENT", "development"),
+        }
+    )
+    provider = TracerProvider(
+        resource=resource,
+        span_limits=SpanLimits(max_span_attributes=MAX_SPAN_ATTRIBUTES),
+    )
+    exporter = OTLPSpanExporter(
+        endpoint=endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", DEFAULT_ENDPOINT),
+        timeout=EXPORT_TIMEOUT_S,
+    )
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    trace.set_tracer_provider(provider)
+    # Content stays in the span: the collector's privacy rules decide what leaves the host,
+    # and it needs the response JSON in output.value to extract cost and provider.
+    OpenAIInstrumentor().instrument(tracer_provider=provider, config=TraceConfig())
+    _flush_on_exit(provider)
+    return provider
+
+
+def _flush_on_exit(provider: TracerProvider) -> None:
+    """Export finished spans on normal exit and on SIGTERM (containers stop with it)."""
+    atexit.register(provider.shutdown)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        provider.shutdown()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            sys.exit(128 + signum)
+
+    # Outside the main thread the host application owns signals: leave them alone.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, on_sigterm)

@@ -1,0 +1,123 @@
+"""Run the built collector as a child process: render, start, wait for health, stop.
+
+Used by the demo, by `doctor` and by the integration tests, so all three run the collector
+the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from scripts import render_config, settings
+
+COLLECTOR_BINARY = Path(os.environ.get("OTELCOL_BIN", render_config.DEFAULT_COLLECTOR))
+
+T = TypeVar("T")
+
+
+class CollectorError(RuntimeError):
+    """The collector could not be started, or did not become healthy in time."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(
+    probe: Callable[[], T], timeout_s: float = 20.0, interval_s: float = 0.1, what: str = ""
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s}s waiting for {what or probe}")
+        time.sleep(interval_s)
+
+
+class Collector:
+    """The built collector binary running a config rendered from `env` (a .env as a dict)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.grpc_port, self.http_port = free_port(), free_port()
+        self.health_port, self.metrics_port = free_port(), free_port()
+        self.env = {
+            "COLLECTOR_OTLP_GRPC_PORT": str(self.grpc_port),
+            "COLLECTOR_OTLP_HTTP_PORT": str(self.http_port),
+            "COLLECTOR_HEALTH_PORT": str(self.health_port),
+            "COLLECTOR_METRICS_PORT": str(self.metrics_port),
+            "COLLECTOR_QUEUE_DIR": str(workdir / "queue"),
+            **env,
+        }
+        self.config_path = workdir / "collector.yaml"
+        self.log_path = workdir / "collector.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def otlp_grpc_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.grpc_port}"
+
+    def render(self) -> str:
+        parsed = settings.validate(self.env)
+        text = render_config.render(parsed)
+        render_config.write_atomically(self.config_path, text)
+        return text
+
+    def start(self, wait: bool = True) -> Collector:
+        if not COLLECTOR_BINARY.is_file():
+            raise CollectorError(
+                f"collector binary missing at {COLLECTOR_BINARY}: run scripts/build-collector"
+            )
+        self.render()
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "OPENOBSERVE_AUTH_TOKEN": self.env["OPENOBSERVE_AUTH_TOKEN"],
+        }
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(COLLECTOR_BINARY), f"--config={self.config_path}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environ,
+                cwd=self.workdir,
+            )
+        if wait:
+            wait_for(self.healthy, timeout_s=30, what=f"collector health; log:\n{self.log()}")
+        return self
+
+    def healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise CollectorError(f"collector exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            url = f"http://127.0.0.1:{self.health_port}/"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,131 @@
+"""The no-Docker demo: simulator -> instrumented app -> real collector -> backend, read back.
+
+Sends to OPENOBSERVE_URL from .env when one is set there (or in the environment);
+otherwise to a local ingest sink (the OpenObserve emulator). Runs `compare` over
+three models, then prints what landed in the backend, read through OpenObserve's
+search API, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.table import format_table
+from scripts import settings as settings_mod
+from scripts.collector_process import Collector, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = "openai/gpt-4o-mini,anthropic/claude-3.5-haiku,meta-llama/llama-3.1-8b-instruct"
+SERVICE = "openrouter-demo"
+SHOWN_COLUMNS = (
+    "llm_model_name",
+    "gen_ai_response_model",
+    "openrouter_provider",
+    "llm_token_count_prompt",
+    "llm_token_count_completion",
+    "gen_ai_usage_cost",
+    "duration",
+    "span_status",
+)
+
+
+def search(url: str, org: str, token: str, sql: str, start_us: int) -> list[dict[str, Any]]:
+    """OpenObserve's search API, as any tool reads traces back."""
+    body = {"query": {"sql": sql, "start_time": start_us, "end_time": int(time.time() * 1e6) + 1}}
+    request = urllib.request.Request(
+        f"{url}/api/{org}/_search?type=traces",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": token, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["hits"]
+
+
+def backend_env(env_file: Path) -> tuple[dict[str, str], Any]:
+    """The .env for the collector, and the local sink started when no backend is configured."""
+    raw = settings_mod.read_env(env_file if env_file.is_file() else None)
+    if raw.get("OPENOBSERVE_URL"):
+        return raw, None
+    from tests.openobserve_emulator import OpenObserveEmulator
+
+    sink = OpenObserveEmulator().start()
+    click.echo(f"no OPENOBSERVE_URL set: sending to a local ingest sink at {sink.url}")
+    return {
+        **raw,
+        "OPENOBSERVE_URL": sink.url,
+        "OPENOBSERVE_ORG": "default",
+        "OPENOBSERVE_AUTH_TOKEN": sink.auth_token,
+    }, sink
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    return format_table(SHOWN_COLUMNS, [[r.get(c, "-") for c in SHOWN_COLUMNS] for r in rows])
+
+
+@click.command()
+@click.option(
+    "--env-file", type=click.Path(path_type=Path), default=Path(".env"), show_default=True
+)
+@click.option("--prompt", default="In one sentence: why observe LLM calls?", show_default=True)
+@click.option("--models", default=MODELS, show_default=True)
+def main(env_file: Path, prompt: str, models: str) -> None:
+    """Run the whole pipeline locally and print what reached the backend."""
+    env, sink = backend_env(env_file)
+    try:
+        settings = settings_mod.validate(env)
+    except settings_mod.SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    workdir = ROOT / "build" / "demo"
+    workdir.mkdir(parents=True, exist_ok=True)
+    collector = Collector(workdir, {k: str(v) for k, v in env.items()})
+    started_us = int(time.time() * 1e6)
+    try:
+        collector.start()
+        click.echo(f"collector up (OTLP gRPC {collector.otlp_grpc_endpoint})\n")
+        run_compare(prompt, models, collector.otlp_grpc_endpoint)
+        rows = wait_for(
+            lambda: read_back(settings, started_us, expected=len(models.split(","))),
+            timeout_s=30,
+            what="the demo's spans in the backend",
+        )
+        stream = settings["OPENOBSERVE_STREAM"]
+        click.echo(f"\nlanded in OpenObserve, stream '{stream}' (read back via the search API):")
+        click.echo(format_rows(rows))
+    finally:
+        collector.stop()
+        if sink is not None:
+            sink.stop()
+
+
+def run_compare(prompt: str, models: str, endpoint: str) -> None:
+    environ = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_SERVICE_NAME": SERVICE}
+    subprocess.run(
+        [sys.executable, "-m", "app", "compare", prompt, "--models", models],
+        check=True,
+        env=environ,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def read_back(settings: dict[str, Any], since_us: int, expected: int) -> list[dict[str, Any]]:
+    sql = (
+        f'SELECT * FROM "{settings["OPENOBSERVE_STREAM"]}" '
+        f"WHERE service_name = '{SERVICE}' AND llm_model_name IS NOT NULL"
+    )
+    token = os.environ.get("OPENOBSERVE_AUTH_TOKEN") or settings["OPENOBSERVE_AUTH_TOKEN"]
+    rows = search(settings["OPENOBSERVE_URL"], settings["OPENOBSERVE_ORG"], token, sql, since_us)
+    return rows if len(rows) >= expected else []
+
+
+if __name__ == "__main__":
+    main()

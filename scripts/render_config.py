@@ -1,0 +1,177 @@
+"""`render-config`: render the collector config from `.env` through the Jinja2 template."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import jinja2
+
+from scripts import settings as settings_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = ROOT / "collector"
+TEMPLATE_NAME = "config.yaml.j2"
+DEFAULT_OUTPUT = ROOT / "build" / "collector.yaml"
+DEFAULT_COLLECTOR = ROOT / "build" / "otelcol" / "otelcol-openrouter"
+
+# Exit status for invalid input, as click uses for usage errors.
+EXIT_INVALID = 2
+
+
+def yaml_quote(value: object) -> str:
+    """A YAML double-quoted scalar the collector will not expand (`$` escaped as `$$`)."""
+    return json.dumps(str(value), ensure_ascii=True).replace("$", "$$")
+
+
+def ottl_string(value: object) -> str:
+    """An OTTL string literal (for use inside a YAML plain scalar)."""
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'.replace("$", "$$")
+
+
+# Masked under every content policy: (RE2 pattern, replacement).
+SECRET_PATTERNS = (
+    ("sk-or-[A-Za-z0-9_-]{8,}", "sk-or-***"),
+    ("(?i)bearer[[:blank:]]+[A-Za-z0-9._~+/=-]{8,}", "Bearer ***"),
+    ("(?i)basic[[:blank:]]+[A-Za-z0-9+/]{8,}={0,2}", "Basic ***"),
+)
+
+
+def template_context(settings: dict[str, Any]) -> dict[str, Any]:
+    """Values the template needs beyond the raw settings, derived in one place."""
+    memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
+    bind = settings["COLLECTOR_BIND_ADDRESS"]
+    return {
+        "s": settings,
+        "openobserve_endpoint": f"{settings['OPENOBSERVE_URL']}/api/{settings['OPENOBSERVE_ORG']}",
+        "queue_dir": str(Path(settings["COLLECTOR_QUEUE_DIR"]).absolute()),
+        # Health and metrics follow the receivers onto a container network, else stay local.
+        "monitoring_address": bind if bind in ("0.0.0.0", "::") else "127.0.0.1",
+        # memory_limiter gets 80% of the budget: the Go runtime (GOMEMLIMIT) and the
+        # bbolt page cache need the rest.
+        "memory_limit_mib": memory * 4 // 5,
+        "memory_spike_mib": memory // 5,
+        "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
+        "queue_size_requests": 5000,
+        "secret_patterns": SECRET_PATTERNS,
+    }
+
+
+def render(settings: dict[str, Any]) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # YAML, not HTML; literals go through the `q` filter
+    )
+    env.filters["q"] = yaml_quote
+    env.filters["ottl"] = ottl_string
+    return env.get_template(TEMPLATE_NAME).render(template_context(settings))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` in one step, owner-only: a failed run leaves the old file intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def collector_validate(collector: Path, config_text: str, environ: dict[str, str]) -> str | None:
+    """Run the built collector's `validate`; returns its complaint, or None when valid."""
+    if not collector.is_file():
+        return f"collector binary not found at {collector} (run scripts/build-collector)"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "collector.yaml"
+        config.write_text(config_text, encoding="utf-8")
+        result = subprocess.run(
+            [str(collector), "validate", f"--config={config}"],
+            capture_output=True,
+            text=True,
+            env=environ,
+            timeout=60,
+        )
+    if result.returncode == 0:
+        return None
+    lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit status {result.returncode}"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"render-config: {message}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file; real environment variables override its values.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUTPUT,
+    show_default="build/collector.yaml",
+    help="Where to write the collector config (atomically, mode 0600).",
+)
+@click.option("--print", "to_stdout", is_flag=True, help="Write the config to stdout instead.")
+@click.option("--check", is_flag=True, help="Also run the built collector's `validate` on it.")
+@click.option(
+    "--collector",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_COLLECTOR,
+    envvar="OTELCOL_BIN",
+    show_default="build/otelcol/otelcol-openrouter",
+    help="Collector binary used by --check.",
+)
+def main(env_file: Path, output: Path, to_stdout: bool, check: bool, collector: Path) -> None:
+    """Render the OpenTelemetry Collector config from .env.
+
+    Every invalid setting is reported on one line naming the key; the exit status is
+    then 2 and nothing is written.
+    """
+    if env_file != Path(".env") and not env_file.is_file():
+        _fail(f"--env-file: no such file: {env_file}")
+    try:
+        settings = settings_mod.load(env_file if env_file.is_file() else None)
+    except settings_mod.SettingsError as error:
+        _fail(str(error))
+    text = render(settings)
+    if check:
+        environ = {**os.environ, **_secret_env(settings)}
+        complaint = collector_validate(collector, text, environ)
+        if complaint:
+            _fail(f"collector validate failed: {complaint}")
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    write_atomically(output, text)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _secret_env(settings: dict[str, Any]) -> dict[str, str]:
+    """Secrets the rendered file references as ${env:...}, for the collector's process."""
+    return {key: str(settings[key]) for key in settings_mod.SECRET_KEYS if settings[key]}
+
+
+if __name__ == "__main__":
+    main()

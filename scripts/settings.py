@@ -1,0 +1,291 @@
+"""The bundle's settings: read from `.env` (real environment variables win), validated.
+
+Every key is declared once in `SETTINGS` with its default, what it expects and a
+parser. A bad value raises `SettingsError`, whose message is one line naming the
+key and what is expected; secret values are never echoed back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+CONTENT_POLICIES = ("full", "redacted", "metadata")
+
+
+class SettingsError(ValueError):
+    """One invalid setting; str() is the one-line message shown to users."""
+
+    def __init__(self, key: str, expected: str, shown: str | None = None) -> None:
+        got = "" if shown is None else f", got {shown}"
+        super().__init__(f"{key}: expected {expected}{got}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: str | None  # None: the key is required
+    expected: str
+    parse: Callable[[str], Any]
+    secret: bool = False
+    doc: str = ""
+
+
+def _fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def parse_url(value: str) -> str:
+    """Scheme, host, optional port and path prefix; returned without trailing slash."""
+    if any(ch.isspace() for ch in value):
+        _fail("no whitespace")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        _fail("a scheme http:// or https://")
+    if not parts.hostname:
+        _fail("a host")
+    if parts.username or parts.password:
+        _fail("no credentials in the URL (use OPENOBSERVE_AUTH_TOKEN)")
+    if parts.query or parts.fragment:
+        _fail("no query or fragment")
+    try:
+        port = parts.port
+    except ValueError:
+        _fail("a numeric port from 1 to 65535")
+    if port == 0:
+        _fail("a numeric port from 1 to 65535")
+    if not re.fullmatch(r"[A-Za-z0-9._~/%-]*", parts.path):
+        _fail("a plain path prefix")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def parse_org(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        _fail("an organisation id of 1-64 letters, digits, '_' or '-'")
+    return value
+
+
+def parse_basic_token(value: str) -> str:
+    if not value.startswith("Basic "):
+        _fail("'Basic ' followed by base64 of email:password")
+    try:
+        decoded = base64.b64decode(value[len("Basic ") :], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        _fail("'Basic ' followed by valid base64 of email:password")
+    email, sep, password = decoded.partition(":")
+    if not sep or "@" not in email or not password:
+        _fail("'Basic ' followed by base64 of email:password (an e-mail, a colon, a password)")
+    return value
+
+
+def parse_stream(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_:]{1,128}", value):
+        stored = re.sub(r"[^a-zA-Z0-9_:]", "_", value).lower()[:40]
+        _fail(f"lowercase letters, digits, '_' or ':' (OpenObserve would store '{stored}')")
+    return value
+
+
+def parse_port(value: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 65535:
+        _fail("a port number from 1 to 65535")
+    return int(value)
+
+
+def parse_bind_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        _fail("an IP address such as 127.0.0.1 (0.0.0.0 only inside a container network)")
+    raise AssertionError("unreachable")
+
+
+def parse_policy(value: str) -> str:
+    if value not in CONTENT_POLICIES:
+        _fail("one of " + ", ".join(CONTENT_POLICIES))
+    return value
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,9}", value) or not low <= int(value) <= high:
+            _fail(f"a whole number from {low} to {high}")
+        return int(value)
+
+    return parse
+
+
+def parse_directory(value: str) -> str:
+    if not value or any(ord(ch) < 32 or ch in "\"'`$\\" for ch in value):
+        _fail("a directory path without control characters, quotes, '$' or '\\'")
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        _fail("a directory (a file of that name exists)")
+    return value
+
+
+def parse_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value):
+        _fail("1-100 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def parse_log_level(value: str) -> str:
+    if value not in ("debug", "info", "warn", "error"):
+        _fail("one of debug, info, warn, error")
+    return value
+
+
+def parse_openrouter_key(value: str) -> str:
+    if value and not re.fullmatch(r"sk-or-[A-Za-z0-9_-]{8,}", value):
+        _fail("an OpenRouter key 'sk-or-...' or nothing (offline simulator)")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "OPENOBSERVE_URL",
+        "http://localhost:5080",
+        "an http(s) URL: scheme, host, optional port and path prefix",
+        parse_url,
+        doc="OpenObserve base URL (the embedded compose service by default)",
+    ),
+    Setting("OPENOBSERVE_ORG", None, "an organisation id", parse_org, doc="organisation id"),
+    Setting(
+        "OPENOBSERVE_AUTH_TOKEN",
+        None,
+        "'Basic ' + base64(email:password)",
+        parse_basic_token,
+        secret=True,
+        doc="ingestion credentials; the rendered config references it as ${env:...}",
+    ),
+    Setting(
+        "OPENOBSERVE_STREAM",
+        "default",
+        "a stream name",
+        parse_stream,
+        doc="trace stream the spans land in",
+    ),
+    Setting(
+        "COLLECTOR_BIND_ADDRESS",
+        "127.0.0.1",
+        "an IP address",
+        parse_bind_address,
+        doc="address the OTLP receivers listen on",
+    ),
+    Setting("COLLECTOR_OTLP_GRPC_PORT", "4317", "a port", parse_port),
+    Setting("COLLECTOR_OTLP_HTTP_PORT", "4318", "a port", parse_port),
+    Setting("COLLECTOR_HEALTH_PORT", "13133", "a port", parse_port),
+    Setting("COLLECTOR_METRICS_PORT", "8888", "a port", parse_port),
+    Setting(
+        "COLLECTOR_QUEUE_DIR",
+        "build/queue",
+        "a directory",
+        parse_directory,
+        doc="persistent sending queue (created owner-only)",
+    ),
+    Setting(
+        "COLLECTOR_MEMORY_LIMIT_MIB",
+        "512",
+        "MiB",
+        bounded_int(64, 65536),
+        doc="memory budget of the collector",
+    ),
+    Setting("COLLECTOR_LOG_LEVEL", "info", "a log level", parse_log_level),
+    Setting(
+        "CONTENT_POLICY",
+        "metadata",
+        "a content policy",
+        parse_policy,
+        doc="full | redacted | metadata: what of prompts and completions leaves the host",
+    ),
+    Setting(
+        "CONTENT_MAX_BYTES",
+        "4096",
+        "bytes",
+        bounded_int(64, 1048576),
+        doc="byte limit on each kept prompt or completion value",
+    ),
+    Setting(
+        "DEPLOYMENT_ENVIRONMENT",
+        "development",
+        "a name",
+        parse_name,
+        doc="deployment.environment.name added to spans that lack it",
+    ),
+    Setting(
+        "OTEL_SERVICE_NAME", "openrouter-app", "a name", parse_name, doc="the app's service name"
+    ),
+    Setting(
+        "OPENROUTER_API_KEY",
+        "",
+        "a key",
+        parse_openrouter_key,
+        secret=True,
+        doc="OpenRouter key; empty runs the app against the bundled simulator",
+    ),
+)
+
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+SECRET_KEYS = tuple(s.key for s in SETTINGS if s.secret)
+
+
+def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`.env` values overlaid by the real environment (which wins), for our keys only."""
+    file_values: dict[str, str | None] = {}
+    if env_file is not None:
+        file_values = dict(dotenv_values(env_file, interpolate=False))
+    environ = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for key in _BY_KEY:
+        if key in environ:
+            raw[key] = environ[key]
+        elif file_values.get(key) is not None:
+            raw[key] = file_values[key] or ""
+    return raw
+
+
+def _shown(setting: Setting, value: str) -> str:
+    if setting.secret:
+        return "(value hidden)"
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def validate(raw: Mapping[str, str]) -> dict[str, Any]:
+    """Parse every setting; raises SettingsError on the first invalid one."""
+    settings: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = raw.get(setting.key)
+        if value is None or (value == "" and setting.default is None):
+            if setting.default is None:
+                raise SettingsError(setting.key, f"{setting.expected} (required, not set)")
+            value = setting.default
+        try:
+            settings[setting.key] = setting.parse(value)
+        except ValueError as error:
+            raise SettingsError(setting.key, str(error), _shown(setting, value)) from None
+    _check_distinct_ports(settings)
+    return settings
+
+
+def _check_distinct_ports(settings: Mapping[str, Any]) -> None:
+    seen: dict[int, str] = {}
+    for key in (s.key for s in SETTINGS if s.key.endswith("_PORT")):
+        port = settings[key]
+        if port in seen:
+            raise SettingsError(key, f"a port not already used by {seen[port]}", str(port))
+        seen[port] = key
+
+
+def load(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return validate(read_env(env_file, environ))

@@ -1,0 +1,59 @@
+"""Fixtures: the OpenObserve emulator, the OpenRouter simulator and real collectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.openrouter_simulator import OpenRouterSimulator
+from tests.harness import Collector
+from tests.openobserve_emulator import OpenObserveEmulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[OpenObserveEmulator]:
+    with OpenObserveEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def simulator() -> Iterator[OpenRouterSimulator]:
+    with OpenRouterSimulator() as running:
+        yield running
+
+
+@pytest.fixture
+def collector_env(emulator: OpenObserveEmulator) -> dict[str, str]:
+    """A .env (as a dict) pointing the collector at the emulator."""
+    return {
+        "OPENOBSERVE_URL": emulator.url,
+        "OPENOBSERVE_ORG": "acme",
+        "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
+        "OPENOBSERVE_STREAM": "llm_traces",
+    }
+
+
+@pytest.fixture
+def start_collector(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+    """Start real collectors from .env dicts; all are stopped after the test."""
+    started: list[Collector] = []
+
+    def start(env: dict[str, str], name: str = "collector", wait: bool = True) -> Collector:
+        workdir = tmp_path / name
+        workdir.mkdir(exist_ok=True)
+        collector = Collector(workdir, env)
+        started.append(collector)
+        return collector.start(wait=wait)
+
+    yield start
+    for collector in started:
+        collector.stop()
+
+
+@pytest.fixture
+def collector(
+    start_collector: Callable[..., Collector], collector_env: dict[str, str]
+) -> Collector:
+    return start_collector(collector_env)

@@ -1,0 +1,70 @@
+"""It works: an OpenRouter call made by an instrumented app lands in OpenObserve."""
+
+from __future__ import annotations
+
+import json
+
+from app.openrouter_simulator import OpenRouterSimulator
+from tests.harness import Collector, run_app, wait_for
+from tests.openobserve_emulator import OpenObserveEmulator
+
+MODEL = "meta-llama/llama-3.1-8b-instruct"
+
+
+def test_openrouter_call_lands_in_the_configured_stream(
+    emulator: OpenObserveEmulator, simulator: OpenRouterSimulator, collector: Collector
+) -> None:
+    result = run_app(
+        ["ask", "What is OpenTelemetry?", "--model", MODEL],
+        env={
+            "OPENROUTER_API_KEY": "sk-or-v1-" + "0" * 64,
+            "OPENROUTER_BASE_URL": simulator.base_url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+            "OTEL_SERVICE_NAME": "e2e-app",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Simulated answer" in result.stdout
+
+    rows = wait_for(
+        lambda: [r for r in emulator.rows("llm_traces", org="acme") if r.get("llm_model_name")],
+        what="the LLM span in stream llm_traces of org acme",
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    sent = simulator.requests[-1]
+    usage = sent["response"]["usage"]
+    assert row["llm_model_name"] == MODEL
+    assert row["llm_token_count_prompt"] == str(usage["prompt_tokens"])
+    assert row["llm_token_count_completion"] == str(usage["completion_tokens"])
+    assert row["llm_token_count_total"] == str(usage["total_tokens"])
+    assert row["openinference_span_kind"] == "LLM"
+    assert row["llm_system"] == "openai"
+    assert row["span_status"] == "OK"
+    assert int(row["duration"]) > 0
+    assert row["service_name"] == "e2e-app"
+    assert sent["body"]["model"] == MODEL
+    # Only accepted requests stored anything, all with the configured credentials.
+    assert {r.status for r in emulator.requests} == {200}
+
+
+def test_openrouter_key_in_a_prompt_never_reaches_openobserve(
+    emulator: OpenObserveEmulator, simulator: OpenRouterSimulator, collector: Collector
+) -> None:
+    leaked_key = "sk-or-v1-" + "5ec7e7" * 10
+    prompt = f"my key is {leaked_key} and my header is Authorization: Bearer abcdef0123456789xyz"
+    result = run_app(
+        ["ask", prompt, "--model", MODEL],
+        env={
+            "OPENROUTER_API_KEY": "sk-or-v1-" + "0" * 64,
+            "OPENROUTER_BASE_URL": simulator.base_url,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = wait_for(lambda: emulator.rows("llm_traces"), what="the LLM span")
+    stored = json.dumps(row)
+    assert leaked_key not in stored
+    assert "5ec7e7" not in stored
+    assert "abcdef0123456789xyz" not in stored
+    assert row["llm_model_name"] == MODEL  # masking leaves the metadata alone

@@ -1,0 +1,290 @@
+"""The OpenObserve emulator honours the ingest contract in DESIGN.md."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import urllib.error
+import urllib.request
+import zlib
+
+import pytest
+import zstandard
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from tests.openobserve_emulator import OpenObserveEmulator, kv
+
+TRACE_ID = bytes.fromhex("5b8efff798038103d269b633813fc60c")
+SPAN_ID = bytes.fromhex("eee19b7ec3c1b174")
+PARENT_ID = bytes.fromhex("eee19b7ec3c1b173")
+
+
+def make_request(span_attrs: dict | None = None, resource_attrs: dict | None = None):
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.extend(
+        kv(k, v) for k, v in ({"service.name": "svc"} | (resource_attrs or {})).items()
+    )
+    span = resource_spans.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.parent_span_id = TRACE_ID, SPAN_ID, PARENT_ID
+    span.name = "ChatCompletion"
+    span.kind = Span.SPAN_KIND_CLIENT
+    span.start_time_unix_nano = 1_700_000_000_000_000_000
+    span.end_time_unix_nano = 1_700_000_000_250_000_000
+    span.status.code = Status.STATUS_CODE_ERROR
+    span.status.message = "boom"
+    span.attributes.extend(kv(k, v) for k, v in (span_attrs or {}).items())
+    event = span.events.add()
+    event.name = "exception"
+    event.time_unix_nano = 1_700_000_000_100_000_000
+    event.attributes.append(kv("exception.type", "RateLimitError"))
+    return request
+
+
+def post(
+    emulator: OpenObserveEmulator,
+    body: bytes,
+    *,
+    path: str = "/api/acme/v1/traces",
+    content_type: str = "application/x-protobuf",
+    encoding: str | None = None,
+    auth: str | None = "valid",
+    stream: str | None = None,
+) -> tuple[int, bytes]:
+    headers = {"Content-Type": content_type}
+    if auth:
+        headers["Authorization"] = emulator.auth_token if auth == "valid" else auth
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    if stream is not None:
+        headers["stream-name"] = stream
+    request = urllib.request.Request(emulator.url + path, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_protobuf_span_becomes_one_flattened_row(emulator: OpenObserveEmulator) -> None:
+    body = make_request(
+        span_attrs={
+            "llm.model_name": "openai/gpt-4o",
+            "llm.token_count.prompt": 12,
+            "gen_ai.usage.cost": 0.00042,
+            "llm.is-streaming": True,
+            "tags": ["a", "b"],
+            "Mixed.Case-Key": "x",
+        },
+        resource_attrs={"deployment.environment.name": "prod"},
+    ).SerializeToString()
+    assert post(emulator, body, stream="LLM-Traces.v1")[0] == 200
+    [row] = emulator.rows("llm_traces_v1", org="acme")
+    assert row["trace_id"] == TRACE_ID.hex()
+    assert row["span_id"] == SPAN_ID.hex()
+    assert row["reference_parent_span_id"] == PARENT_ID.hex()
+    assert row["span_kind"] == "3"
+    assert row["span_status"] == "ERROR"
+    assert row["status_message"] == "boom"
+    assert row["operation_name"] == "ChatCompletion"
+    assert row["duration"] == 250_000  # microseconds
+    assert row["_timestamp"] == 1_700_000_000_000_000
+    assert row["service_name"] == "svc"
+    assert row["service_deployment_environment_name"] == "prod"
+    assert row["llm_model_name"] == "openai/gpt-4o"
+    assert row["llm_token_count_prompt"] == "12"
+    assert row["gen_ai_usage_cost"] == "0.00042"
+    assert row["llm_is_streaming"] == "true"
+    assert row["tags"] == '["a","b"]'
+    assert row["mixed_case_key"] == "x"
+    assert json.loads(row["events"]) == [
+        {
+            "name": "exception",
+            "_timestamp": 1_700_000_000_100_000,
+            "exception.type": "RateLimitError",
+        }
+    ]
+
+
+def test_reserved_column_collision_gets_attr_prefix(emulator: OpenObserveEmulator) -> None:
+    body = make_request(span_attrs={"duration": "user value", "span.kind": "custom"})
+    assert post(emulator, body.SerializeToString())[0] == 200
+    [row] = emulator.rows("default")
+    assert row["attr_duration"] == "user value"
+    assert row["attr_span_kind"] == "custom"
+    assert row["duration"] == 250_000
+
+
+def test_json_body_with_hex_ids(emulator: OpenObserveEmulator) -> None:
+    document = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "j"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": TRACE_ID.hex(),
+                                "spanId": SPAN_ID.hex(),
+                                "name": "json-span",
+                                "kind": 3,
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000000001000000",
+                                "attributes": [
+                                    {"key": "llm.token_count.total", "value": {"intValue": "7"}}
+                                ],
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    status, _ = post(emulator, json.dumps(document).encode(), content_type="application/json")
+    assert status == 200
+    [row] = emulator.rows("default")
+    assert row["trace_id"] == TRACE_ID.hex()
+    assert row["llm_token_count_total"] == "7"
+    assert row["duration"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
+    ],
+)
+def test_compressed_bodies(emulator: OpenObserveEmulator, encoding: str, compress) -> None:
+    body = compress(make_request().SerializeToString())
+    assert post(emulator, body, encoding=encoding)[0] == 200
+    assert len(emulator.rows("default")) == 1
+
+
+def test_legacy_path_without_v1(emulator: OpenObserveEmulator) -> None:
+    assert post(emulator, make_request().SerializeToString(), path="/api/acme/traces")[0] == 200
+    assert len(emulator.rows("default", org="acme")) == 1
+
+
+@pytest.mark.parametrize("auth", [None, "Basic d3Jvbmc6Y3JlZHM=", "Bearer token"])
+def test_wrong_or_missing_credentials_401_and_nothing_stored(
+    emulator: OpenObserveEmulator, auth: str | None
+) -> None:
+    status, _ = post(emulator, make_request().SerializeToString(), auth=auth or "")
+    assert status == 401
+    assert emulator.rows("default") == []
+
+
+def test_other_content_type_is_400(emulator: OpenObserveEmulator) -> None:
+    status, body = post(emulator, b"{}", content_type="text/plain")
+    assert status == 400
+    assert b"Content-Type" in body
+
+
+def test_garbage_body_is_400(emulator: OpenObserveEmulator) -> None:
+    assert post(emulator, b"\xff\xfe not protobuf")[0] == 400
+    assert post(emulator, b"not gzip", encoding="gzip")[0] == 400
+
+
+def test_more_than_1000_columns_rejects_the_whole_request(emulator: OpenObserveEmulator) -> None:
+    attrs = {f"llm.input_messages.{i}.message.content": "x" for i in range(1000)}
+    status, body = post(emulator, make_request(span_attrs=attrs).SerializeToString())
+    assert status == 400
+    assert b"too many columns" in body
+    assert emulator.rows("default") == []
+    fewer = {f"k{i}": "x" for i in range(900)}
+    assert post(emulator, make_request(span_attrs=fewer).SerializeToString())[0] == 200
+
+
+def test_body_over_limit_is_413() -> None:
+    with OpenObserveEmulator(max_body_bytes=1000) as small:
+        big = make_request(span_attrs={"output.value": "x" * 2000}).SerializeToString()
+        assert post(small, big)[0] == 413
+
+
+def test_injected_failure_for_a_count(emulator: OpenObserveEmulator) -> None:
+    emulator.fail(503, count=2)
+    body = make_request().SerializeToString()
+    assert [post(emulator, body)[0] for _ in range(3)] == [503, 503, 200]
+    assert len(emulator.rows("default")) == 1
+
+
+def test_injected_failure_for_a_period(emulator: OpenObserveEmulator) -> None:
+    emulator.fail(429, seconds=0.5)
+    body = make_request().SerializeToString()
+    assert post(emulator, body)[0] == 429
+    time.sleep(0.6)
+    assert post(emulator, body)[0] == 200
+
+
+def test_injected_slowness(emulator: OpenObserveEmulator) -> None:
+    emulator.slow(0.3, seconds=5)
+    started = time.monotonic()
+    assert post(emulator, make_request().SerializeToString())[0] == 200
+    assert time.monotonic() - started >= 0.3
+
+
+def test_real_sdk_exporter_with_gzip(emulator: OpenObserveEmulator) -> None:
+    """The OTel SDK's own OTLP/HTTP exporter, as OpenObserve's guide uses it, is accepted."""
+    exporter = OTLPSpanExporter(
+        endpoint=f"{emulator.url}/api/acme/v1/traces",
+        headers={"Authorization": emulator.auth_token, "stream-name": "sdk"},
+        compression=Compression.Gzip,
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": "sdk-app"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("t").start_as_current_span("op") as span:
+        span.set_attribute("llm.model_name", "m")
+    provider.shutdown()
+    [row] = emulator.rows("sdk", org="acme")
+    assert row["service_name"] == "sdk-app"
+    assert row["llm_model_name"] == "m"
+
+
+def test_search_api(emulator: OpenObserveEmulator) -> None:
+    for model in ("a/x", "b/y", "a/x"):
+        body = make_request(span_attrs={"llm.model_name": model}).SerializeToString()
+        post(emulator, body, stream="llm")
+    query = {
+        "query": {
+            "sql": "SELECT llm_model_name, span_status FROM \"llm\" WHERE llm_model_name = 'a/x'",
+            "start_time": 1_600_000_000_000_000,
+            "end_time": 1_800_000_000_000_000,
+        }
+    }
+    status, body = post(
+        emulator,
+        json.dumps(query).encode(),
+        path="/api/acme/_search?type=traces",
+        content_type="application/json",
+    )
+    assert status == 200
+    result = json.loads(body)
+    assert result["total"] == 2
+    assert result["hits"] == [{"llm_model_name": "a/x", "span_status": "ERROR"}] * 2
+    outside = {"query": {**query["query"], "end_time": 1_600_000_000_000_001}}
+    _, body = post(
+        emulator,
+        json.dumps(outside).encode(),
+        path="/api/acme/_search?type=traces",
+        content_type="application/json",
+    )
+    assert json.loads(body)["total"] == 0
+
+
+def test_search_needs_credentials_and_valid_sql(emulator: OpenObserveEmulator) -> None:
+    path = "/api/acme/_search?type=traces"
+    query = json.dumps({"query": {"sql": 'SELECT * FROM "default"'}}).encode()
+    assert post(emulator, query, path=path, content_type="application/json", auth="")[0] == 401
+    bad = json.dumps({"query": {"sql": "DROP TABLE x"}}).encode()
+    assert post(emulator, bad, path=path, content_type="application/json")[0] == 400

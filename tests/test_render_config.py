@@ -1,0 +1,207 @@
+"""`render-config`: validation, atomic writes, no secrets in the output, a valid config."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from scripts.render_config import main
+from scripts.settings import SETTINGS
+from tests.harness import COLLECTOR_BINARY
+
+TOKEN = "Basic " + base64.b64encode(b"root@example.com:S3cret-pass").decode()
+OPENROUTER_KEY = "sk-or-v1-" + "a1" * 32
+VALID = {
+    "OPENOBSERVE_URL": "https://observe.example.com/o2/",
+    "OPENOBSERVE_ORG": "acme",
+    "OPENOBSERVE_AUTH_TOKEN": TOKEN,
+    "OPENOBSERVE_STREAM": "llm_traces",
+    "OPENROUTER_API_KEY": OPENROUTER_KEY,
+}
+
+
+def write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{key}='{value}'\n" for key, value in values.items()))
+    return path
+
+
+def render(tmp_path: Path, values: dict[str, str], *args: str, environ: dict | None = None):
+    env_file = write_env(tmp_path / ".env", values)
+    output = tmp_path / "collector.yaml"
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["--env-file", str(env_file), "--output", str(output), *args],
+        env={key: None for key in VALID} | (environ or {}),
+    )
+    return result, output
+
+
+def exporter(config: dict) -> dict:
+    return config["exporters"]["otlp_http/openobserve"]
+
+
+def test_renders_endpoint_headers_and_pipeline(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(output.read_text())
+    assert exporter(config)["endpoint"] == "https://observe.example.com/o2/api/acme"
+    assert exporter(config)["headers"] == {
+        "Authorization": "${env:OPENOBSERVE_AUTH_TOKEN}",
+        "stream-name": "llm_traces",
+    }
+    assert exporter(config)["compression"] == "gzip"
+    assert exporter(config)["sending_queue"]["batch"]["flush_timeout"] == "1s"
+    assert exporter(config)["retry_on_failure"]["enabled"] is True
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"]
+    assert pipeline["processors"][0] == "memory_limiter"
+    assert pipeline["exporters"] == ["otlp_http/openobserve"]
+    grpc = config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+    assert grpc == "127.0.0.1:4317"
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "127.0.0.1:4318"
+    assert config["extensions"]["health_check"]["endpoint"] == "127.0.0.1:13133"
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("http://localhost:5080", "http://localhost:5080/api/acme"),
+        ("http://localhost:5080/", "http://localhost:5080/api/acme"),
+        ("https://example.com//", "https://example.com/api/acme"),
+        ("https://example.com/prefix/o2///", "https://example.com/prefix/o2/api/acme"),
+    ],
+)
+def test_endpoint_never_has_a_double_slash(tmp_path: Path, url: str, endpoint: str) -> None:
+    result, output = render(tmp_path, VALID | {"OPENOBSERVE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert exporter(yaml.safe_load(output.read_text()))["endpoint"] == endpoint
+
+
+def test_output_holds_no_secret_and_is_owner_only(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID)
+    assert result.exit_code == 0
+    text = output.read_text()
+    for secret in (TOKEN, TOKEN.split()[1], "S3cret-pass", OPENROUTER_KEY):
+        assert secret not in text
+        assert secret not in result.output
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+
+
+def test_real_environment_overrides_the_env_file(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID, environ={"OPENOBSERVE_STREAM": "from_env"})
+    assert result.exit_code == 0, result.output
+    assert exporter(yaml.safe_load(output.read_text()))["headers"]["stream-name"] == "from_env"
+
+
+def test_print_writes_to_stdout_and_no_file(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID, "--print")
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.stdout)["receivers"]["otlp"]
+    assert not output.exists()
+
+
+INVALID = [
+    ("missing org", {"OPENOBSERVE_ORG": None}, "OPENOBSERVE_ORG"),
+    ("URL without scheme", {"OPENOBSERVE_URL": "localhost:5080"}, "OPENOBSERVE_URL"),
+    ("URL with bad port", {"OPENOBSERVE_URL": "http://host:port"}, "OPENOBSERVE_URL"),
+    ("token without Basic", {"OPENOBSERVE_AUTH_TOKEN": "cm9vdDpwYXNz"}, "OPENOBSERVE_AUTH_TOKEN"),
+    (
+        "token not email:password",
+        {"OPENOBSERVE_AUTH_TOKEN": "Basic " + base64.b64encode(b"justauser").decode()},
+        "OPENOBSERVE_AUTH_TOKEN",
+    ),
+    (
+        "token not base64",
+        {"OPENOBSERVE_AUTH_TOKEN": "Basic %%%notbase64"},
+        "OPENOBSERVE_AUTH_TOKEN",
+    ),
+    ("non-numeric port", {"COLLECTOR_OTLP_GRPC_PORT": "43l7"}, "COLLECTOR_OTLP_GRPC_PORT"),
+    ("port out of range", {"COLLECTOR_OTLP_HTTP_PORT": "70000"}, "COLLECTOR_OTLP_HTTP_PORT"),
+    ("same port twice", {"COLLECTOR_OTLP_HTTP_PORT": "4317"}, "COLLECTOR_OTLP_HTTP_PORT"),
+    ("unknown content policy", {"CONTENT_POLICY": "everything"}, "CONTENT_POLICY"),
+    ("stream with spaces", {"OPENOBSERVE_STREAM": "llm traces"}, "OPENOBSERVE_STREAM"),
+    ("bind address not an IP", {"COLLECTOR_BIND_ADDRESS": "everywhere"}, "COLLECTOR_BIND_ADDRESS"),
+    ("queue dir with $", {"COLLECTOR_QUEUE_DIR": "/var/${env:HOME}"}, "COLLECTOR_QUEUE_DIR"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "key"), INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_value_one_line_exit_2_old_file_intact(
+    tmp_path: Path, case: str, change: dict, key: str
+) -> None:
+    output = tmp_path / "collector.yaml"
+    output.write_text("previous: config\n")
+    values = {k: v for k, v in (VALID | change).items() if v is not None}
+    result, _ = render(tmp_path, values)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"render-config: {key}: expected ")
+    assert output.read_text() == "previous: config\n"
+    assert {p.name for p in tmp_path.iterdir()} == {"collector.yaml", ".env"}
+
+
+def test_bad_token_is_not_echoed(tmp_path: Path) -> None:
+    bad = "Basic " + base64.b64encode(b"nocolon-TOPSECRET").decode()
+    result, _ = render(tmp_path, VALID | {"OPENOBSERVE_AUTH_TOKEN": bad})
+    assert result.exit_code == 2
+    assert bad.split()[1] not in result.stderr
+    assert "(value hidden)" in result.stderr
+
+
+def test_missing_env_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--env-file", str(tmp_path / "nope.env")])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"render-config: --env-file: no such file: {tmp_path / 'nope.env'}"
+    ]
+
+
+def test_check_validates_with_the_built_collector(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID, "--check", "--collector", str(COLLECTOR_BINARY))
+    assert result.exit_code == 0, result.output
+    assert output.exists()
+
+
+def test_check_reports_a_config_the_collector_rejects(tmp_path: Path) -> None:
+    """A template change the collector cannot load fails --check, and writes nothing."""
+    broken = tmp_path / "fake-collector"
+    broken.write_text("#!/bin/sh\necho 'error decoding: unknown key' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    result, output = render(tmp_path, VALID, "--check", "--collector", str(broken))
+    assert result.exit_code == 2
+    assert "collector validate failed: error decoding: unknown key" in result.stderr
+    assert not output.exists()
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    script = shutil.which("render-config", path=str(Path(sys.executable).parent))
+    assert script, "render-config is not on PATH: pip install -e ."
+    env_file = write_env(tmp_path / ".env", VALID | {"OPENOBSERVE_ORG": ""})
+    result = subprocess.run(
+        [script, "--env-file", str(env_file), "--print"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("render-config: OPENOBSERVE_ORG: expected")
+
+
+def test_env_example_documents_every_key_and_renders(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    documented = {line.split("=", 1)[0] for line in example.read_text().splitlines() if "=" in line}
+    documented = {key for key in documented if not key.startswith("#")}
+    assert documented == {setting.key for setting in SETTINGS}
+    result = CliRunner().invoke(
+        main,
+        ["--env-file", str(example), "--check", "--print", "--collector", str(COLLECTOR_BINARY)],
+        env={key: None for key in documented},
+    )
+    assert result.exit_code == 0, result.output
