@@ -56,11 +56,30 @@ def setup_tracing(
     )
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
-    # Content stays in the span: the collector's privacy rules decide what leaves the host,
-    # and it needs the response JSON in output.value to extract cost and provider.
-    OpenAIInstrumentor().instrument(tracer_provider=provider, config=TraceConfig())
+    OpenAIInstrumentor().instrument(tracer_provider=provider, config=trace_config())
     _flush_on_exit(provider)
     return provider
+
+
+def trace_config() -> TraceConfig:
+    """What OpenInference records.
+
+    The request and response JSON (input.value, output.value) always stay: the collector
+    extracts cost, provider and served model from them, and its content policy decides
+    what leaves the host. The per-message copies (llm.input_messages.N.*, ...) are off by
+    default: they repeat what input.value holds, cost CPU per message, and the collector
+    drops them anyway. OPENINFERENCE_HIDE_* variables override these defaults.
+    """
+    return TraceConfig(
+        hide_input_messages=_env_flag("OPENINFERENCE_HIDE_INPUT_MESSAGES", True),
+        hide_output_messages=_env_flag("OPENINFERENCE_HIDE_OUTPUT_MESSAGES", True),
+        hide_llm_tools=_env_flag("OPENINFERENCE_HIDE_LLM_TOOLS", True),
+    )
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes")
 
 
 def _flush_on_exit(provider: TracerProvider) -> None:

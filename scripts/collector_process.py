@@ -15,7 +15,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import yaml
 
 from scripts import render_config, settings
 
@@ -51,8 +53,14 @@ def wait_for(
 class Collector:
     """The built collector binary running a config rendered from `env` (a .env as a dict)."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        edit: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.edit = edit  # benchmarks: change the rendered config (e.g. drop a processor)
         self.grpc_port, self.http_port = free_port(), free_port()
         self.health_port, self.metrics_port = free_port(), free_port()
         self.env = {
@@ -74,6 +82,10 @@ class Collector:
     def render(self) -> str:
         parsed = settings.validate(self.env)
         text = render_config.render(parsed)
+        if self.edit is not None:
+            config = yaml.safe_load(text)
+            self.edit(config)
+            text = yaml.safe_dump(config, sort_keys=False)
         render_config.write_atomically(self.config_path, text)
         return text
 

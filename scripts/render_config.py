@@ -44,6 +44,13 @@ SECRET_PATTERNS = (
 )
 
 
+# Masked under the "redacted" policy: (RE2 pattern, replacement).
+PERSONAL_DATA_PATTERNS = (
+    ("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+[.][A-Za-z]{2,}", "<email>"),
+    ("\\b[0-9](?:[ -]?[0-9]){12,18}\\b", "<card-number>"),
+)
+
+
 def template_context(settings: dict[str, Any]) -> dict[str, Any]:
     """Values the template needs beyond the raw settings, derived in one place."""
     memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
@@ -61,6 +68,7 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "queue_size_requests": 5000,
         "secret_patterns": SECRET_PATTERNS,
+        "personal_data_patterns": PERSONAL_DATA_PATTERNS,
     }
 
 

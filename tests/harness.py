@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,3 +32,57 @@ def run_app(
         cwd=ROOT,
         timeout=timeout_s,
     )
+
+
+class ScenarioRun:
+    """The rows one `tests.scenarios` process left in OpenObserve, grouped by scenario."""
+
+    def __init__(self, rows: list[dict[str, Any]], answers: dict[str, list[Any]]) -> None:
+        self.rows = rows
+        self.answers = answers
+        parents = {row["span_id"]: row["operation_name"] for row in rows}
+        self._by_scenario: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            scenario = parents.get(row["reference_parent_span_id"], "").removeprefix("scenario ")
+            if row.get("openinference_span_kind") == "LLM":
+                self._by_scenario.setdefault(scenario, []).append(row)
+
+    def llm_rows(self, scenario: str) -> list[dict[str, Any]]:
+        return sorted(self._by_scenario.get(scenario, []), key=lambda row: row["start_time"])
+
+    def llm_row(self, scenario: str) -> dict[str, Any]:
+        rows = self.llm_rows(scenario)
+        assert len(rows) == 1, f"{scenario}: expected one LLM span, got {len(rows)}"
+        return rows[0]
+
+
+def run_scenarios(
+    emulator: Any, collector: Collector, names: list[str], env: dict[str, str] | None = None
+) -> ScenarioRun:
+    """Run the scenarios app against `collector` and wait until all its spans are stored."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.scenarios", *names],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+            **(env or {}),
+        },
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    # A parent span per scenario, and an LLM span per request (a timed-out one included).
+    expected = sum(1 + max(1, len(answers[name])) for name in names)
+    rows = wait_for(
+        lambda: (
+            (r := emulator.rows(collector.env.get("OPENOBSERVE_STREAM", "default")))
+            and len(r) >= expected
+            and r
+        ),
+        what=f"{expected} spans of the scenarios",
+    )
+    return ScenarioRun(rows, answers)

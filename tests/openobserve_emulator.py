@@ -104,18 +104,27 @@ def column_value(value: AnyValue) -> str | None:
     return None if plain is None else str(plain)
 
 
-def _attributes(attrs: Any, prefix: str = "") -> dict[str, str | None]:
+def _attributes(
+    attrs: Any, prefix: str = "", collisions: list[tuple[str, str]] | None = None
+) -> dict[str, str | None]:
     columns: dict[str, str | None] = {}
+    sources: dict[str, str] = {}
     for kv in attrs:
         column = prefix + flatten_key(kv.key)
         if column in RESERVED_COLUMNS:
             column = "attr_" + column
+        if column in sources and collisions is not None:
+            # OpenObserve keeps one of the two silently; the emulator also reports it.
+            collisions.append((sources[column], kv.key))
+        sources[column] = kv.key
         columns[column] = column_value(kv.value)
     return columns
 
 
-def span_rows(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
-    """One OpenObserve row per span."""
+def span_rows(
+    request: ExportTraceServiceRequest, collisions: list[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """One OpenObserve row per span; attribute keys that flatten alike go to `collisions`."""
     rows = []
     for resource_spans in request.resource_spans:
         resource = resource_spans.resource.attributes
@@ -123,7 +132,8 @@ def span_rows(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
         resource_columns = _attributes(resource, prefix="service_")
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                row: dict[str, Any] = {**resource_columns, **_attributes(span.attributes)}
+                span_columns = _attributes(span.attributes, collisions=collisions)
+                row: dict[str, Any] = {**resource_columns, **span_columns}
                 row.update(
                     trace_id=span.trace_id.hex(),
                     span_id=span.span_id.hex(),
@@ -142,6 +152,20 @@ def span_rows(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
                 )
                 rows.append(row)
     return rows
+
+
+def span_ids(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
+    """Minimal rows for load tests: ids and timestamps only."""
+    return [
+        {
+            "trace_id": span.trace_id.hex(),
+            "span_id": span.span_id.hex(),
+            "_timestamp": span.start_time_unix_nano // 1000,
+        }
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
 
 
 def _service_name(resource: Any) -> str:
@@ -254,14 +278,19 @@ class OpenObserveEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         max_body_bytes: int = 64 * 1024 * 1024,
+        ids_only: bool = False,
     ) -> None:
         self.email = email
+        # Load tests: keep only span and trace ids (loss and duplicates), skip flattening.
+        self.ids_only = ids_only
         self.password = password
         self.max_body_bytes = max_body_bytes
         self._lock = threading.Lock()
         self._streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self._faults: list[Fault] = []
         self.requests: list[RequestLog] = []
+        # Pairs of attribute keys of one span that flattened to the same column.
+        self.collisions: list[tuple[str, str]] = []
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -417,7 +446,11 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 if len(raw) > emulator.max_body_bytes:
                     raise IngestError(413, "Payload Too Large")
                 content_type = self.headers.get("Content-Type", "")
-                rows = span_rows(parse_request(raw, content_type))
+                request = parse_request(raw, content_type)
+                if emulator.ids_only:
+                    rows = span_ids(request)
+                else:
+                    rows = span_rows(request, emulator.collisions)
                 stored_in = emulator.ingest(org, stream, rows)
             except IngestError as error:
                 emulator.log(RequestLog(self.path, error.status, stream, 0))

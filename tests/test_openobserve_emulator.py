@@ -288,3 +288,11 @@ def test_search_needs_credentials_and_valid_sql(emulator: OpenObserveEmulator) -
     assert post(emulator, query, path=path, content_type="application/json", auth="")[0] == 401
     bad = json.dumps({"query": {"sql": "DROP TABLE x"}}).encode()
     assert post(emulator, bad, path=path, content_type="application/json")[0] == 400
+
+
+def test_keys_that_flatten_alike_are_reported(emulator: OpenObserveEmulator) -> None:
+    body = make_request(span_attrs={"a.b_c": "first", "a.b.c": "second"}).SerializeToString()
+    assert post(emulator, body)[0] == 200
+    [row] = emulator.rows("default")
+    assert row["a_b_c"] == "second"  # one silently wins, as in OpenObserve
+    assert emulator.collisions == [("a.b_c", "a.b.c")]

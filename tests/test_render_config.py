@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import stat
 import subprocess
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from scripts.render_config import main
 from scripts.settings import SETTINGS
 from tests.harness import COLLECTOR_BINARY
+from tests.openobserve_emulator import flatten_key
 
 TOKEN = "Basic " + base64.b64encode(b"root@example.com:S3cret-pass").decode()
 OPENROUTER_KEY = "sk-or-v1-" + "a1" * 32
@@ -205,3 +207,28 @@ def test_env_example_documents_every_key_and_renders(tmp_path: Path) -> None:
         env={key: None for key in documented},
     )
     assert result.exit_code == 0, result.output
+
+
+def added_attributes(config_text: str) -> list[str]:
+    """Every attribute key the collector config sets on spans."""
+    return sorted(set(re.findall(r'set\((?:span\.)?attributes\["([^"]+)"\]', config_text)))
+
+
+def test_added_attributes_stay_distinct_after_openobserve_flattening(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID | {"CONTENT_POLICY": "full"})
+    assert result.exit_code == 0
+    keys = added_attributes(output.read_text())
+    assert "gen_ai.usage.cost" in keys
+    columns = {flatten_key(key): key for key in keys}
+    assert len(columns) == len(keys), "two added attributes flatten to the same column"
+
+
+def test_readme_documents_every_added_column(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID)
+    assert result.exit_code == 0
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## What gets captured", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    documented = {name for cell in first_cells for name in re.findall(r"`([a-z0-9_]+)`", cell)}
+    added = {flatten_key(key) for key in added_attributes(output.read_text())}
+    assert added <= documented, added - documented

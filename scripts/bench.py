@@ -1,0 +1,288 @@
+"""Benchmarks (not part of the test suite): `python -m scripts.bench COMMAND`.
+
+Every run is bounded in time, uses loopback only, and stops what it started. Figures go
+to stdout as a Markdown section; `--write` also replaces that section in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import grpc
+import psutil
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from scripts.collector_process import Collector, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
+
+
+# --- realistic spans --------------------------------------------------------------------
+
+
+def _kv(key: str, value: Any) -> KeyValue:
+    any_value = AnyValue()
+    if isinstance(value, bool):
+        any_value.bool_value = value
+    elif isinstance(value, int):
+        any_value.int_value = value
+    else:
+        any_value.string_value = str(value)
+    return KeyValue(key=key, value=any_value)
+
+
+def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyValue]:
+    """The attributes OpenInference records for one OpenRouter chat call (app's setup)."""
+    conversation = [
+        {"role": "user", "content": f"message {i} " + "x" * 80} for i in range(messages)
+    ]
+    request = {"model": "openai/gpt-4o-mini", "messages": conversation, "temperature": 0.2}
+    content = "y" * output_bytes
+    response = {
+        "id": "gen-1732791234-abcdefghijklmnopqrst",
+        "provider": "OpenAI",
+        "model": "openai/gpt-4o-mini",
+        "object": "chat.completion",
+        "created": 1732791234,
+        "choices": [
+            {
+                "finish_reason": "stop",
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 25 * messages,
+            "completion_tokens": 400,
+            "total_tokens": 25 * messages + 400,
+            "cost": 0.000243,
+            "is_byok": False,
+            "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+    return [
+        _kv("llm.system", "openai"),
+        _kv("input.value", json.dumps(request)),
+        _kv("input.mime_type", "application/json"),
+        _kv("output.value", json.dumps(response)),
+        _kv("output.mime_type", "application/json"),
+        _kv("llm.invocation_parameters", '{"model": "openai/gpt-4o-mini", "temperature": 0.2}'),
+        _kv("llm.model_name", "openai/gpt-4o-mini"),
+        _kv("llm.token_count.prompt", 25 * messages),
+        _kv("llm.token_count.completion", 400),
+        _kv("llm.token_count.total", 25 * messages + 400),
+        _kv("llm.token_count.prompt_details.cache_read", 0),
+        _kv("llm.token_count.completion_details.reasoning", 0),
+        _kv("llm.finish_reason", "stop"),
+        _kv("openinference.span.kind", "LLM"),
+    ]
+
+
+def export_requests(
+    total: int, batch: int, messages: int = 2
+) -> Iterator[ExportTraceServiceRequest]:
+    """`total` LLM spans in requests of `batch`, each span with its own ids."""
+    attributes = chat_span_attributes(messages)
+    now = time.time_ns()
+    for first in range(0, total, batch):
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(
+            [_kv("service.name", "bench"), _kv("telemetry.sdk.language", "python")]
+        )
+        scope = resource_spans.scope_spans.add()
+        scope.scope.name = "openinference.instrumentation.openai"
+        for number in range(first, min(first + batch, total)):
+            span = scope.spans.add()
+            span.trace_id = number.to_bytes(16, "big")
+            span.span_id = (number + 1).to_bytes(8, "big")
+            span.name = "ChatCompletion"
+            span.kind = 1
+            span.start_time_unix_nano = now
+            span.end_time_unix_nano = now + 850_000_000
+            span.attributes.extend(attributes)
+        yield request
+
+
+# --- measuring the collector -------------------------------------------------------------
+
+
+class PeakRss:
+    """Samples a process's resident memory every 50 ms; `peak` in MiB."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                rss = self._process.memory_info().rss / 2**20
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, rss)
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def drop_processors(*names: str) -> Callable[[dict[str, Any]], None]:
+    def edit(config: dict[str, Any]) -> None:
+        pipeline = config["service"]["pipelines"]["traces"]
+        pipeline["processors"] = [p for p in pipeline["processors"] if p not in names]
+
+    return edit
+
+
+def run_through_collector(
+    total: int, edit: Callable[[dict[str, Any]], None] | None, batch: int = 200, messages: int = 2
+) -> dict[str, float]:
+    """Send `total` spans through a fresh collector into the emulator; CPU, RSS, wall time."""
+    from tests.openobserve_emulator import OpenObserveEmulator
+
+    requests = list(export_requests(total, batch, messages))
+    with OpenObserveEmulator(ids_only=True) as sink, tempfile.TemporaryDirectory() as tmp:
+        collector = Collector(
+            Path(tmp),
+            {
+                "OPENOBSERVE_URL": sink.url,
+                "OPENOBSERVE_ORG": "bench",
+                "OPENOBSERVE_AUTH_TOKEN": sink.auth_token,
+            },
+            edit=edit,
+        ).start()
+        try:
+            assert collector.process is not None
+            process = psutil.Process(collector.process.pid)
+            stub = TraceServiceStub(grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}"))
+            before = process.cpu_times()
+            started = time.perf_counter()
+            with PeakRss(process.pid) as rss:
+                for request in requests:
+                    stub.Export(request, timeout=30)
+                wait_for(
+                    lambda: len(sink.rows("default", org="bench")) >= total,
+                    timeout_s=120,
+                    interval_s=0.05,
+                    what=f"{total} spans in the sink",
+                )
+            wall = time.perf_counter() - started
+            after = process.cpu_times()
+        finally:
+            collector.stop()
+        stored = sink.rows("default", org="bench")
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return {
+        "cpu_s_per_10k": cpu / total * 10_000,
+        "spans_per_s": total / wall,
+        "peak_rss_mib": rss.peak,
+        "lost": total - len({row["span_id"] for row in stored}),
+        "duplicated": len(stored) - len({row["span_id"] for row in stored}),
+    }
+
+
+# --- reporting -------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores, {model}, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or add) the `## title` section of docs/benchmarks.md."""
+    BENCHMARKS_MD.parent.mkdir(exist_ok=True)
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
+    heading = f"## {title}\n"
+    section = heading + "\n" + body.strip() + "\n"
+    if heading in text:
+        before, rest = text.split(heading, 1)
+        after = rest.split("\n## ", 1)
+        text = before + section + ("\n## " + after[1] if len(after) == 2 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    BENCHMARKS_MD.write_text(text)
+
+
+@click.group()
+def main() -> None:
+    """Measure the bundle; see docs/benchmarks.md for the figures and how they were made."""
+
+
+NORMALISATION_VARIANTS = {
+    "full pipeline (normalise + bound_columns + privacy)": None,
+    "without normalisation (bound_columns + privacy)": drop_processors("transform/normalise"),
+    "no transform processors": drop_processors(
+        "transform/normalise", "transform/bound_columns", "transform/privacy"
+    ),
+}
+
+
+@main.command()
+@click.option("--spans", default=20_000, show_default=True, help="Spans per run.")
+@click.option("--repeat", default=3, show_default=True, help="Runs per variant (interleaved).")
+@click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
+def normalisation(spans: int, repeat: int, write: bool) -> None:
+    """Collector CPU-seconds per 10k realistic LLM spans, with and without normalisation."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in NORMALISATION_VARIANTS}
+    for _ in range(repeat):  # interleaved, so drift on a noisy machine hits every variant
+        for name, edit in NORMALISATION_VARIANTS.items():
+            results[name].append(run_through_collector(spans, edit))
+            click.echo(f"{name}: {results[name][-1]}", err=True)
+    baseline = statistics.median(r["cpu_s_per_10k"] for r in results["no transform processors"])
+    lines = [
+        f"Command: `python -m scripts.bench normalisation --spans {spans} --repeat {repeat}`  ",
+        f"Machine: {machine()}  ",
+        f"Spans: OpenInference chat spans of the app's setup, ~2 KB `output.value`, sent over "
+        f"OTLP/gRPC in requests of 200 to one collector exporting to the emulator; medians "
+        f"of {repeat} interleaved runs of {spans} spans.",
+        "",
+        "| collector config | CPU s / 10k spans | ratio | spans/s (wall) | peak RSS MiB | lost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        cpu = statistics.median(r["cpu_s_per_10k"] for r in runs)
+        lines.append(
+            f"| {name} | {cpu:.3f} | {cpu / baseline:.2f} | "
+            f"{statistics.median(r['spans_per_s'] for r in runs):.0f} | "
+            f"{statistics.median(r['peak_rss_mib'] for r in runs):.0f} | "
+            f"{sum(r['lost'] for r in runs)} |"
+        )
+    body = "\n".join(lines)
+    click.echo(body)
+    if write:
+        write_section("Collector cost of normalisation", body)
+
+
+if __name__ == "__main__":
+    main()
