@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -68,3 +69,151 @@ def test_missing_key_is_401_in_openrouter_error_shape(simulator: OpenRouterSimul
         urllib.request.urlopen(request, timeout=5)
     assert error.value.code == 401
     assert json.loads(error.value.read())["error"]["code"] == 401
+
+
+def raw_post(simulator: OpenRouterSimulator, body: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        simulator.base_url + "/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer sk-or-v1-test"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def sse_events(payload: bytes) -> list[str]:
+    return [block for block in payload.decode().split("\n\n") if block]
+
+
+def test_stream_is_shaped_like_openrouter_sse(simulator: OpenRouterSimulator) -> None:
+    status, payload = raw_post(
+        simulator,
+        {
+            "model": "openai/gpt-4o-mini",
+            "stream": True,
+            "messages": [{"role": "user", "content": "a b"}],
+        },
+    )
+    assert status == 200
+    events = sse_events(payload)
+    assert events[0] == ": OPENROUTER PROCESSING"
+    assert events[-1] == "data: [DONE]"
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events[1:-1]]
+    assert all(c["object"] == "chat.completion.chunk" and c["provider"] == "OpenAI" for c in chunks)
+    assert len({c["id"] for c in chunks}) == 1
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "Simulated answer from openai/gpt-4o-mini: a b"
+    *_, finishing, final = chunks
+    assert finishing["choices"][0]["finish_reason"] == "stop"
+    assert final["choices"] == []
+    assert final["usage"]["cost"] > 0
+    assert final["usage"]["total_tokens"] == (
+        final["usage"]["prompt_tokens"] + final["usage"]["completion_tokens"]
+    )
+
+
+def test_stream_through_the_openai_client(simulator: OpenRouterSimulator) -> None:
+    client = openrouter_client(api_key="sk-or-v1-test", base_url=simulator.base_url)
+    stream = client.chat.completions.create(
+        model="anthropic/claude-3.5-haiku",
+        messages=[{"role": "user", "content": "x y"}],
+        stream=True,
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("x y")
+    assert chunks[-1].usage.total_tokens > 0
+
+
+def test_mid_stream_error_chunk(simulator: OpenRouterSimulator) -> None:
+    simulator.fail_mid_stream()
+    status, payload = raw_post(
+        simulator,
+        {
+            "model": "openai/gpt-4o-mini",
+            "stream": True,
+            "messages": [{"role": "user", "content": "a"}],
+        },
+    )
+    assert status == 200  # the HTTP status was already sent when the error happened
+    chunks = [json.loads(e.removeprefix("data: ")) for e in sse_events(payload)[1:-1]]
+    broken = chunks[-1]
+    assert broken["error"] == {
+        "code": "server_error",
+        "message": "Provider disconnected unexpectedly",
+    }
+    assert broken["choices"][0]["finish_reason"] == "error"
+    assert not any("usage" in c for c in chunks)
+
+
+def test_tool_call_when_tools_are_offered(simulator: OpenRouterSimulator) -> None:
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    client = openrouter_client(api_key="sk-or-v1-test", base_url=simulator.base_url)
+    response = client.chat.completions.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "?"}], tools=[tool]
+    )
+    assert response.choices[0].finish_reason == "tool_calls"
+    assert response.choices[0].message.tool_calls[0].function.name == "lookup"
+
+
+def test_reasoning_model_reports_reasoning_tokens(simulator: OpenRouterSimulator) -> None:
+    status, payload = raw_post(
+        simulator,
+        {"model": "deepseek/deepseek-r1", "messages": [{"role": "user", "content": "hm"}]},
+    )
+    assert status == 200
+    body = json.loads(payload)
+    assert body["choices"][0]["message"]["reasoning"]
+    assert body["usage"]["completion_tokens_details"]["reasoning_tokens"] > 0
+
+
+def test_repeated_opening_reads_from_the_cache(simulator: OpenRouterSimulator) -> None:
+    messages = [
+        {"role": "system", "content": "shared system prompt"},
+        {"role": "user", "content": "q"},
+    ]
+    first = json.loads(
+        raw_post(simulator, {"model": "openai/gpt-4o-mini", "messages": messages})[1]
+    )
+    second = json.loads(
+        raw_post(simulator, {"model": "openai/gpt-4o-mini", "messages": messages})[1]
+    )
+    assert first["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+    assert second["usage"]["prompt_tokens_details"]["cached_tokens"] > 0
+    assert second["usage"]["cost"] < first["usage"]["cost"]
+
+
+def test_byok_bills_the_fee_and_reports_upstream_cost(simulator: OpenRouterSimulator) -> None:
+    simulator.byok = True
+    body = json.loads(
+        raw_post(
+            simulator,
+            {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]},
+        )[1]
+    )
+    usage = body["usage"]
+    assert usage["is_byok"] is True
+    assert usage["cost"] == pytest.approx(usage["cost_details"]["upstream_inference_cost"] * 0.05)
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 429, 502, 503])
+def test_injected_errors_use_openrouter_error_json(
+    simulator: OpenRouterSimulator, status: int
+) -> None:
+    simulator.fail(status)
+    code, payload = raw_post(simulator, {"model": "x/y", "messages": []})
+    assert code == status
+    error = json.loads(payload)["error"]
+    assert error["code"] == status and error["message"]
+    assert raw_post(simulator, {"model": "x/y", "messages": []})[0] == 200  # only once
+
+
+def test_latency_is_added_before_the_answer(simulator: OpenRouterSimulator) -> None:
+    simulator.latency_s = 0.3
+    started = time.monotonic()
+    raw_post(
+        simulator, {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]}
+    )
+    assert time.monotonic() - started >= 0.3
