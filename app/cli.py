@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
-from openai import OpenAI
+from dotenv import load_dotenv
+from openai import OpenAI, OpenAIError
 
-from app.client import openrouter_client
+from app.client import OFFLINE_API_KEY, openrouter_client
 from app.openrouter_simulator import OpenRouterSimulator
 from app.table import format_table
 from app.tracing import setup_tracing
@@ -31,10 +33,12 @@ class CallResult:
 
 
 def _client(offline: bool) -> OpenAI:
-    """OpenRouter, or the bundled simulator when offline (no key, or --offline)."""
+    """OpenRouter; or, with no OPENROUTER_API_KEY or with --offline, the bundled simulator
+    (the one at OPENROUTER_SIMULATOR_URL, else one started in this process)."""
     if offline or not os.environ.get("OPENROUTER_API_KEY"):
-        base_url = os.environ.get("OPENROUTER_BASE_URL") or OpenRouterSimulator().start().base_url
-        return openrouter_client(base_url=base_url)
+        simulator_url = os.environ.get("OPENROUTER_SIMULATOR_URL")
+        base_url = simulator_url or OpenRouterSimulator().start().base_url
+        return openrouter_client(api_key=OFFLINE_API_KEY, base_url=base_url)
     return openrouter_client()
 
 
@@ -57,36 +61,68 @@ def _call(client: OpenAI, model: str, prompt: str) -> tuple[Any, CallResult]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file; real environment variables win over it.",
+)
+def main(env_file: Path) -> None:
     """Call OpenRouter with every request traced to the local collector."""
+    load_dotenv(env_file, override=False)
 
 
 @main.command()
 @click.argument("prompt")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="OpenRouter model slug.")
+@click.option("--stream", is_flag=True, help="Stream the answer as it is generated.")
 @click.option("--offline", is_flag=True, help="Use the bundled OpenRouter simulator.")
-def ask(prompt: str, model: str, offline: bool) -> None:
+def ask(prompt: str, model: str, stream: bool, offline: bool) -> None:
     """Send PROMPT to MODEL and print the answer."""
     setup_tracing()
-    response, _ = _call(_client(offline), model, prompt)
-    click.echo(response.choices[0].message.content)
+    client = _client(offline)
+    if not stream:
+        response, _ = _call(client, model, prompt)
+        click.echo(response.choices[0].message.content)
+        return
+    chunks = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": prompt}], stream=True
+    )
+    for chunk in chunks:
+        if chunk.choices and chunk.choices[0].delta.content:
+            click.echo(chunk.choices[0].delta.content, nl=False)
+    click.echo()
 
 
 @main.command()
 @click.argument("prompt")
 @click.option("--models", default=DEFAULT_COMPARE, show_default=True, help="Comma-separated slugs.")
 @click.option("--offline", is_flag=True, help="Use the bundled OpenRouter simulator.")
-def compare(prompt: str, models: str, offline: bool) -> None:
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Repeat every SECONDS until stopped (the compose demo keeps traffic flowing).",
+)
+def compare(prompt: str, models: str, offline: bool, every: float | None) -> None:
     """Send the same PROMPT to several models; print provider, tokens, cost and latency."""
     setup_tracing()
     client = _client(offline)
-    results = []
-    for model in [m.strip() for m in models.split(",") if m.strip()]:
-        try:
-            results.append(_call(client, model, prompt)[1])
-        except Exception as error:  # one failing model must not hide the others
-            results.append(CallResult(model, "-", None, None, None, 0.0, type(error).__name__))
-    click.echo(results_table(results))
+    slugs = [m.strip() for m in models.split(",") if m.strip()]
+    while True:
+        click.echo(results_table([_call_or_error(client, model, prompt) for model in slugs]))
+        if every is None:
+            return
+        time.sleep(every)
+
+
+def _call_or_error(client: OpenAI, model: str, prompt: str) -> CallResult:
+    """One model's row; a failing model must not hide the others."""
+    try:
+        return _call(client, model, prompt)[1]
+    except OpenAIError as error:
+        return CallResult(model, "-", None, None, None, 0.0, type(error).__name__)
 
 
 def results_table(results: list[CallResult]) -> str:

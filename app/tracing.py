@@ -15,6 +15,8 @@ import contextlib
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from types import FrameType
 
 from openinference.instrumentation import TraceConfig
@@ -29,8 +31,10 @@ DEFAULT_ENDPOINT = "http://localhost:4317"
 # The SDK's default of 128 attributes evicts the oldest first: in a long chat that is
 # output.value and llm.invocation_parameters, where cost and the requested model live.
 MAX_SPAN_ATTRIBUTES = 65536
-# Seconds an export may take before the batch is dropped (collector unreachable).
-EXPORT_TIMEOUT_S = 5
+# Seconds one export (retries included) may take before its batch is dropped. Exports run
+# on the processor's thread, never in the request path; this bounds only how long exit
+# waits when the collector is unreachable. A local collector answers in milliseconds.
+EXPORT_TIMEOUT_S = 3
 
 
 def setup_tracing(
@@ -84,11 +88,12 @@ def _env_flag(name: str, default: bool) -> bool:
 
 def _flush_on_exit(provider: TracerProvider) -> None:
     """Export finished spans on normal exit and on SIGTERM (containers stop with it)."""
-    atexit.register(provider.shutdown)
+    shutdown = _once(provider.shutdown)
+    atexit.register(shutdown)
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        provider.shutdown()
+        shutdown()
         if callable(previous):
             previous(signum, frame)
         else:
@@ -97,3 +102,14 @@ def _flush_on_exit(provider: TracerProvider) -> None:
     # Outside the main thread the host application owns signals: leave them alone.
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    done = threading.Event()
+
+    def run() -> None:
+        if not done.is_set():
+            done.set()
+            action()
+
+    return run

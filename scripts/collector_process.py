@@ -79,7 +79,8 @@ class Collector:
     def otlp_grpc_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.grpc_port}"
 
-    def render(self) -> str:
+    def render(self) -> dict[str, Any]:
+        """Validate the settings and write the config; returns the settings."""
         parsed = settings.validate(self.env)
         text = render_config.render(parsed)
         if self.edit is not None:
@@ -87,17 +88,19 @@ class Collector:
             self.edit(config)
             text = yaml.safe_dump(config, sort_keys=False)
         render_config.write_atomically(self.config_path, text)
-        return text
+        return parsed
 
     def start(self, wait: bool = True) -> Collector:
         if not COLLECTOR_BINARY.is_file():
             raise CollectorError(
                 f"collector binary missing at {COLLECTOR_BINARY}: run scripts/build-collector"
             )
-        self.render()
+        parsed = self.render()
         environ = {
             "PATH": os.environ.get("PATH", ""),
             "OPENOBSERVE_AUTH_TOKEN": self.env["OPENOBSERVE_AUTH_TOKEN"],
+            # One memory budget: the Go runtime's soft limit; memory_limiter acts at 80%.
+            "GOMEMLIMIT": f"{parsed['COLLECTOR_MEMORY_LIMIT_MIB']}MiB",
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

@@ -146,6 +146,28 @@ def parse_log_level(value: str) -> str:
     return value
 
 
+def parse_optional_url(value: str) -> str:
+    return parse_url(value) if value else value
+
+
+def parse_title(value: str) -> str:
+    if len(value) > 100 or any(ord(ch) < 32 for ch in value):
+        _fail("at most 100 printable characters")
+    return value
+
+
+def parse_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s:]+@[^@\s:]+", value):
+        _fail("an e-mail address")
+    return value
+
+
+def parse_root_password(value: str) -> str:
+    if value and (len(value) < 8 or any(ord(ch) < 32 for ch in value)):
+        _fail("at least 8 printable characters (OpenObserve's password policy)")
+    return value
+
+
 def parse_openrouter_key(value: str) -> str:
     if value and not re.fullmatch(r"sk-or-[A-Za-z0-9_-]{8,}", value):
         _fail("an OpenRouter key 'sk-or-...' or nothing (offline simulator)")
@@ -225,6 +247,35 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "OTEL_SERVICE_NAME", "openrouter-app", "a name", parse_name, doc="the app's service name"
+    ),
+    Setting(
+        "OPENROUTER_HTTP_REFERER",
+        "",
+        "a URL or nothing",
+        parse_optional_url,
+        doc="OpenRouter app attribution: your site's URL",
+    ),
+    Setting(
+        "OPENROUTER_APP_TITLE",
+        "",
+        "a title",
+        parse_title,
+        doc="OpenRouter app attribution: your app's name",
+    ),
+    Setting(
+        "OPENOBSERVE_ROOT_EMAIL",
+        "root@example.com",
+        "an e-mail",
+        parse_email,
+        doc="compose only: root user of the embedded OpenObserve",
+    ),
+    Setting(
+        "OPENOBSERVE_ROOT_PASSWORD",
+        "",
+        "a password",
+        parse_root_password,
+        secret=True,
+        doc="compose only: root password of the embedded OpenObserve",
     ),
     Setting(
         "OPENROUTER_API_KEY",

@@ -416,6 +416,7 @@ class OpenObserveEmulator:
 def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
         server_version = "openobserve-emulator"
 
         def log_message(self, format: str, *args: Any) -> None:

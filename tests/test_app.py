@@ -1,0 +1,110 @@
+"""The example app and its tracing setup, against the real collector; and the no-Docker demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness import ROOT, Collector, free_port, run_app, wait_for
+from tests.openobserve_emulator import OpenObserveEmulator
+
+OFFLINE = {"OPENROUTER_API_KEY": ""}
+
+
+def llm_rows(emulator: OpenObserveEmulator) -> list[dict]:
+    return [r for r in emulator.rows("llm_traces") if r.get("openinference_span_kind") == "LLM"]
+
+
+def test_ask_stream_records_time_to_first_token(
+    emulator: OpenObserveEmulator, collector: Collector
+) -> None:
+    result = run_app(
+        ["ask", "stream me", "--stream", "--model", "anthropic/claude-3.5-haiku"],
+        env={**OFFLINE, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Simulated answer from anthropic/claude-3.5-haiku: stream me"
+    [row] = wait_for(lambda: llm_rows(emulator), what="the streamed call's span")
+    assert float(row["gen_ai_response_time_to_first_chunk"]) > 0
+    assert row["openrouter_provider"] == "Anthropic"
+    assert float(row["gen_ai_usage_cost"]) > 0
+
+
+def test_service_name_and_environment_come_from_the_env_file(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path: Path
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("OTEL_SERVICE_NAME=from-dotenv\nDEPLOYMENT_ENVIRONMENT=staging\n")
+    result = run_app(
+        ["--env-file", str(env_file), "ask", "hi"],
+        env={**OFFLINE, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint},
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = wait_for(lambda: llm_rows(emulator), what="the call's span")
+    assert row["service_name"] == "from-dotenv"
+    assert row["service_deployment_environment_name"] == "staging"
+
+
+def test_sigterm_right_after_a_call_loses_no_span(
+    emulator: OpenObserveEmulator, collector: Collector
+) -> None:
+    app = subprocess.Popen(
+        [sys.executable, "-m", "app", "compare", "hi", "--every", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": str(ROOT),
+            **OFFLINE,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+        },
+    )
+    try:
+        assert app.stdout is not None
+        table = [app.stdout.readline() for _ in range(4)]  # header + three models
+        assert all(line.strip() for line in table), table
+        app.send_signal(signal.SIGTERM)  # within the batch processor's 500 ms delay
+        assert app.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        app.kill()
+    rows = wait_for(lambda: len(llm_rows(emulator)) >= 3 and llm_rows(emulator), what="3 spans")
+    assert len(rows) == 3
+    assert "Traceback" not in app.stderr.read()
+
+
+def test_collector_absent_calls_succeed_quietly() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = run_app(
+        ["ask", "anyone there?"], env={**OFFLINE, "OTEL_EXPORTER_OTLP_ENDPOINT": closed}
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("Simulated answer")
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> None:
+    """The README's first command, minus the setup step it shares with the tests."""
+    empty_env = tmp_path / ".env"
+    empty_env.write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.demo", "--env-file", str(empty_env)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    landed = result.stdout.split("landed in OpenObserve", 1)[1].splitlines()[1:]
+    header, *rows = [line.split() for line in landed if line.strip()]
+    assert header[:3] == ["llm_model_name", "gen_ai_response_model", "openrouter_provider"]
+    assert len(rows) == 3
+    cost = header.index("gen_ai_usage_cost")
+    for row in rows:
+        assert row[2] not in ("-", "?")  # provider
+        assert float(row[cost]) > 0
