@@ -66,7 +66,6 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "memory_limit_mib": memory * 4 // 5,
         "memory_spike_mib": memory // 5,
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
-        "queue_size_requests": 5000,
         "secret_patterns": SECRET_PATTERNS,
         "personal_data_patterns": PERSONAL_DATA_PATTERNS,
     }

@@ -217,6 +217,20 @@ SETTINGS: tuple[Setting, ...] = (
         doc="persistent sending queue (created owner-only)",
     ),
     Setting(
+        "COLLECTOR_QUEUE_MAX_SPANS",
+        "200000",
+        "spans",
+        bounded_int(1000, 100_000_000),
+        doc="capacity of the persistent queue; beyond it new spans are refused",
+    ),
+    Setting(
+        "COLLECTOR_RETRY_MAX_INTERVAL_S",
+        "30",
+        "seconds",
+        bounded_int(1, 300),
+        doc="longest wait between export retries (retries never stop)",
+    ),
+    Setting(
         "COLLECTOR_MEMORY_LIMIT_MIB",
         "512",
         "MiB",
@@ -295,7 +309,12 @@ def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) ->
     """`.env` values overlaid by the real environment (which wins), for our keys only."""
     file_values: dict[str, str | None] = {}
     if env_file is not None:
-        file_values = dict(dotenv_values(env_file, interpolate=False))
+        try:
+            file_values = dict(dotenv_values(env_file, interpolate=False, encoding="utf-8"))
+        except UnicodeDecodeError as error:
+            raise SettingsError(
+                str(env_file), "UTF-8 text", f"a non-UTF-8 byte at offset {error.start}"
+            ) from None
     environ = os.environ if environ is None else environ
     raw: dict[str, str] = {}
     for key in _BY_KEY:
