@@ -82,17 +82,21 @@ def ask(prompt: str, model: str, stream: bool, offline: bool) -> None:
     """Send PROMPT to MODEL and print the answer."""
     setup_tracing()
     client = _client(offline)
-    if not stream:
-        response, _ = _call(client, model, prompt)
-        click.echo(response.choices[0].message.content)
-        return
-    chunks = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": prompt}], stream=True
-    )
-    for chunk in chunks:
-        if chunk.choices and chunk.choices[0].delta.content:
-            click.echo(chunk.choices[0].delta.content, nl=False)
-    click.echo()
+    try:
+        if not stream:
+            response, _ = _call(client, model, prompt)
+            click.echo(response.choices[0].message.content)
+            return
+        chunks = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}], stream=True
+        )
+        for chunk in chunks:
+            if chunk.choices and chunk.choices[0].delta.content:
+                click.echo(chunk.choices[0].delta.content, nl=False)
+        click.echo()
+    except OpenAIError as error:  # the span records the failure; the user gets one line
+        message = f"OpenRouter call failed: {type(error).__name__}: {error}"
+        raise click.ClickException(message) from None
 
 
 @main.command()

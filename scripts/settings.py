@@ -141,9 +141,16 @@ def parse_name(value: str) -> str:
 
 
 def parse_log_level(value: str) -> str:
-    if value not in ("debug", "info", "warn", "error"):
-        _fail("one of debug, info, warn, error")
+    if value not in ("info", "warn", "error"):
+        # At debug level the transform processor logs whole spans before they are masked.
+        _fail("one of info, warn, error (debug would log whole spans, secrets included)")
     return value
+
+
+def parse_bool(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        _fail("true or false")
+    return value.lower() == "true"
 
 
 def parse_optional_url(value: str) -> str:
@@ -238,6 +245,13 @@ SETTINGS: tuple[Setting, ...] = (
         doc="memory budget of the collector",
     ),
     Setting("COLLECTOR_LOG_LEVEL", "info", "a log level", parse_log_level),
+    Setting(
+        "COLLECTOR_DEBUG_EXPORTER",
+        "false",
+        "a flag",
+        parse_bool,
+        doc="also log a line per exported batch (counts only, never contents)",
+    ),
     Setting(
         "CONTENT_POLICY",
         "metadata",

@@ -56,10 +56,8 @@ class ScenarioRun:
         return rows[0]
 
 
-def run_scenarios(
-    emulator: Any, collector: Collector, names: list[str], env: dict[str, str] | None = None
-) -> ScenarioRun:
-    """Run the scenarios app against `collector` and wait until all its spans are stored."""
+def scenarios_process(endpoint: str, names: list[str], env: dict[str, str] | None = None) -> Any:
+    """Run `python -m tests.scenarios NAMES` against a collector; returns its answers."""
     result = subprocess.run(
         [sys.executable, "-m", "tests.scenarios", *names],
         capture_output=True,
@@ -67,14 +65,21 @@ def run_scenarios(
         env={
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
             **(env or {}),
         },
         cwd=ROOT,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    answers = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def run_scenarios(
+    emulator: Any, collector: Collector, names: list[str], env: dict[str, str] | None = None
+) -> ScenarioRun:
+    """Run the scenarios app against `collector` and wait until all its spans are stored."""
+    answers = scenarios_process(collector.otlp_grpc_endpoint, names, env)
     # A parent span per scenario, and an LLM span per request (a timed-out one included).
     expected = sum(1 + max(1, len(answers[name])) for name in names)
     rows = wait_for(

@@ -158,6 +158,13 @@ class Scenarios:
             model="openai/gpt-4o-mini", messages=conversation(200), tools=tools(20)
         )
 
+    def varied_conversations(self) -> None:
+        """Conversations of 100 to 800 messages: flattened, one column per message field."""
+        for messages in (100, 300, 800):
+            self.client.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=conversation(messages), tools=tools(20)
+            )
+
     def secrets(self) -> None:
         self.client.chat.completions.create(
             model="openai/gpt-4o-mini",

@@ -61,7 +61,7 @@ def test_every_module_pinned_to_one_release() -> None:
 
 
 def test_manifest_lists_exactly_the_components_the_configs_use() -> None:
-    used = used_modules(BASE_ENV) | used_modules(BASE_ENV | {"COLLECTOR_LOG_LEVEL": "debug"})
+    used = used_modules(BASE_ENV) | used_modules(BASE_ENV | {"COLLECTOR_DEBUG_EXPORTER": "true"})
     built = component_modules(("receivers", "processors", "exporters", "extensions"))
     assert used == built
 
