@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -303,8 +303,11 @@ class OpenObserveEmulator:
 
     @property
     def auth_token(self) -> str:
-        raw = f"{self.email}:{self.password}".encode()
-        return "Basic " + base64.b64encode(raw).decode()
+        return self.basic_token(self.email, self.password)
+
+    @staticmethod
+    def basic_token(email: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{email}:{password}".encode()).decode()
 
     def start(self) -> OpenObserveEmulator:
         self._thread = threading.Thread(
@@ -389,6 +392,16 @@ class OpenObserveEmulator:
             self._streams[(org, stream)].extend(rows)
         return stream
 
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            rows = [row for rows in self._streams.values() for row in rows]
+            statuses = Counter(str(entry.status) for entry in self.requests)
+        return {
+            "rows": len(rows),
+            "distinct_span_ids": len({row["span_id"] for row in rows}),
+            "statuses": dict(statuses),
+        }
+
     def log(self, entry: RequestLog) -> None:
         with self._lock:
             self.requests.append(entry)
@@ -422,10 +435,21 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # tests read emulator.requests instead of stderr noise
 
+        def do_GET(self) -> None:
+            # Not OpenObserve's: counters for benchmarks that run the emulator as a process.
+            if self.path == "/_emulator/stats":
+                self._answer(200, emulator.stats())
+            else:
+                self._answer(404, {"code": 404, "message": "not found"})
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if match := INGEST_PATH.match(self.path):
                 self._ingest(match["org"], body)
+            elif self.path == "/_emulator/fail":  # benchmarks: inject a fault from outside
+                fault = json.loads(body)
+                emulator.fail(int(fault["status"]), seconds=fault.get("seconds"))
+                self._answer(200, {})
             elif (match := SEARCH_PATH.match(self.path.split("?")[0])) is not None:
                 self._search(match["org"], body)
             else:
@@ -512,8 +536,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5080)
     parser.add_argument("--email", default="root@example.com")
     parser.add_argument("--password", default="Complexpass#123")
+    parser.add_argument("--ids-only", action="store_true", help="keep span ids only (load tests)")
     args = parser.parse_args()
-    emulator = OpenObserveEmulator(args.email, args.password, args.host, args.port)
+    emulator = OpenObserveEmulator(
+        args.email, args.password, args.host, args.port, ids_only=args.ids_only
+    )
     print(f"OpenObserve emulator listening on {emulator.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         emulator._server.serve_forever()
