@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -298,9 +299,15 @@ def run_driver(
     return json.loads(result.stdout)
 
 
+GUIDE = "guide: OpenInference + OTLP/HTTP to the backend"
+BUNDLE = "bundle: setup_tracing + OTLP/gRPC to the collector"
+BUNDLE_ABSENT = "bundle, collector absent"
+BARE = "bare openai client"
+
+
 @main.command()
 @click.option("--calls", default=300, show_default=True, help="Timed calls per run.")
-@click.option("--repeat", default=3, show_default=True, help="Runs per setup (interleaved).")
+@click.option("--repeat", default=5, show_default=True, help="Runs per setup (interleaved).")
 @click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
 def app(calls: int, repeat: int, write: bool) -> None:
     """App-side cost per call: bare client, the guide's direct export, this bundle."""
@@ -318,86 +325,80 @@ def app(calls: int, repeat: int, write: bool) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     simulator_url = f"http://127.0.0.1:{port}/api/v1"
-    setups: dict[str, list[dict[str, Any]]] = {}
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     try:
         with OpenObserveEmulator(ids_only=True) as backend, tempfile.TemporaryDirectory() as tmp:
             wait_for(lambda: _reachable(simulator_url + "/models"), what="the simulator")
-            collector = Collector(
-                Path(tmp),
-                {
-                    "OPENOBSERVE_URL": backend.url,
-                    "OPENOBSERVE_ORG": "bench",
-                    "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
-                },
-            ).start()
-            absent = f"http://127.0.0.1:{free_port()}"
-            runs = {
-                "bare openai client": ("bare", ""),
-                "guide: OpenInference + OTLP/HTTP to the backend": (
-                    "guide",
-                    f"{backend.url}/api/bench",
-                ),
-                "bundle: setup_tracing + OTLP/gRPC to the collector": (
-                    "bundle",
-                    collector.otlp_grpc_endpoint,
-                ),
-                "bundle, collector absent": ("bundle", absent),
+            env = {
+                "OPENOBSERVE_URL": backend.url,
+                "OPENOBSERVE_ORG": "bench",
+                "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
+            }
+            collector = Collector(Path(tmp), env).start()
+            setups = {
+                BARE: ("bare", ""),
+                GUIDE: ("guide", f"{backend.url}/api/bench"),
+                BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
+                BUNDLE_ABSENT: ("bundle", f"http://127.0.0.1:{free_port()}"),
             }
             try:
-                for _ in range(repeat):
-                    for name, (mode, endpoint) in runs.items():
-                        result = run_driver(
-                            mode, calls, simulator_url, endpoint, backend.auth_token
-                        )
-                        setups.setdefault(name, []).append(result)
-                        click.echo(f"{name}: cpu {result['cpu_us_per_call']:.0f} us/call", err=True)
+                for _ in range(repeat):  # interleaved: drift hits every setup alike
+                    for messages in (2, 20):
+                        for name, (mode, endpoint) in setups.items():
+                            result = run_driver(
+                                mode, calls, simulator_url, endpoint, backend.auth_token, messages
+                            )
+                            results.setdefault((name, messages), []).append(result)
+                            cpu = result["cpu_us_per_call"]
+                            click.echo(f"{name}, {messages} messages: {cpu:.0f} us", err=True)
             finally:
                 collector.stop()
     finally:
         simulator.terminate()
         simulator.wait()
-    bare = setups["bare openai client"]
-    bare_cpu = statistics.median(r["cpu_us_per_call"] for r in bare)
-    lines = [
-        f"Command: `python -m scripts.bench app --calls {calls} --repeat {repeat}`  ",
-        f"Machine: {machine()}  ",
-        f"Each setup runs in its own process: {calls} timed chat calls (after 30 warm-up calls) "
-        f"against the OpenRouter simulator on loopback (a separate process); CPU is the app "
-        f"process's CPU time including the export thread, flushed before stopping the clock. "
-        f"Medians over {repeat} interleaved runs.",
-        "",
-        "| setup | median wall µs/call | p99 wall µs/call | CPU µs/call | CPU ratio to bare |",
-        "|---|---|---|---|---|",
-    ]
-    for name, runs_ in setups.items():
-        cpu = statistics.median(r["cpu_us_per_call"] for r in runs_)
-        wall = statistics.median(statistics.median(r["wall_us"]) for r in runs_)
-        p99 = statistics.median(percentile(r["wall_us"], 0.99) for r in runs_)
-        lines.append(f"| {name} | {wall:.0f} | {p99:.0f} | {cpu:.0f} | {cpu / bare_cpu:.2f} |")
-    guide = statistics.median(
-        r["cpu_us_per_call"] for r in setups["guide: OpenInference + OTLP/HTTP to the backend"]
-    )
-    bundle = statistics.median(
-        r["cpu_us_per_call"] for r in setups["bundle: setup_tracing + OTLP/gRPC to the collector"]
-    )
-    absent_wall = statistics.median(
-        statistics.median(r["wall_us"]) for r in setups["bundle, collector absent"]
-    )
-    bundle_wall = statistics.median(
-        statistics.median(r["wall_us"])
-        for r in setups["bundle: setup_tracing + OTLP/gRPC to the collector"]
-    )
-    lines += [
-        "",
-        f"Bundle / guide app-side CPU per call: **{bundle / guide:.2f}**. With the collector "
-        f"absent, a call's median wall time differs by {absent_wall - bundle_wall:+.0f} µs from "
-        f"the same setup with the collector up: exports run on the batch processor's thread, "
-        f"never in the call.",
-    ]
-    body = "\n".join(lines)
+    body = app_report(results, calls, repeat)
     click.echo(body)
     if write:
         write_section("App-side cost per call", body)
+
+
+def app_report(
+    results: dict[tuple[str, int], list[dict[str, Any]]], calls: int, repeat: int
+) -> str:
+    def cpu(name: str, messages: int) -> float:
+        return statistics.median(r["cpu_us_per_call"] for r in results[(name, messages)])
+
+    def wall(name: str, messages: int, fraction: float = 0.5) -> float:
+        runs = results[(name, messages)]
+        return statistics.median(percentile(r["wall_us"], fraction) for r in runs)
+
+    lines = [
+        f"Command: `python -m scripts.bench app --calls {calls} --repeat {repeat}`  ",
+        f"Machine: {machine()}  ",
+        f"Each setup runs in its own process: {calls} timed chat calls (after 30 warm-up "
+        f"calls) against the OpenRouter simulator on loopback (its own process). CPU is the "
+        f"app process's CPU time, export thread included (flushed before the clock stops). "
+        f"Medians over {repeat} interleaved runs.",
+        "",
+        "| setup | messages | median wall µs | p99 wall µs | CPU µs/call | CPU / bare |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, messages in results:
+        lines.append(
+            f"| {name} | {messages} | {wall(name, messages):.0f} | "
+            f"{wall(name, messages, 0.99):.0f} | {cpu(name, messages):.0f} | "
+            f"{cpu(name, messages) / cpu(BARE, messages):.2f} |"
+        )
+    lines.append("")
+    for messages in (2, 20):
+        lines.append(
+            f"- {messages} messages: bundle / guide CPU per call **"
+            f"{cpu(BUNDLE, messages) / cpu(GUIDE, messages):.2f}**; with the collector absent "
+            f"a call's median wall time differs by "
+            f"{wall(BUNDLE_ABSENT, messages) - wall(BUNDLE, messages):+.0f} µs from the "
+            f"collector-up run (exports never run in the call)."
+        )
+    return "\n".join(lines)
 
 
 def _reachable(url: str) -> bool:
@@ -411,6 +412,9 @@ def _reachable(url: str) -> bool:
 
 
 # --- pipeline capacity, scaling and recovery ------------------------------------------------
+
+
+SENDERS = 4
 
 
 class SinkProcess:
@@ -505,11 +509,15 @@ def _drive(
         sink.fail(503, outage_s)
     before = process.cpu_times()
     started = time.perf_counter()
-    with PeakRss(process.pid) as rss:
+    with PeakRss(process.pid) as rss, ThreadPoolExecutor(SENDERS) as senders:
+        # Several senders, like several app processes: one would wait on each answer.
+        pending = []
         for number, request in enumerate(requests):
             if rate:
                 time.sleep(max(0.0, started + number * batch / rate - time.perf_counter()))
-            stub.Export(request, timeout=30)
+            pending.append(senders.submit(stub.Export, request, timeout=30))
+        for future in pending:
+            future.result()
         sent_in = time.perf_counter() - started
         recovered_at = started + outage_s
         wait_for(
@@ -539,7 +547,8 @@ def _drive(
 def pipeline(seconds: int, write: bool) -> None:
     """Capacity, cost at 1x/4x/16x load and 2/20/200 messages, drain after a 60 s outage."""
     header = f"Machine: {machine()}  \nSpans: OpenInference chat spans (~2 KB `output.value`), "
-    header += "OTLP/gRPC in requests of 200, one collector (default config, metadata policy) "
+    header += f"OTLP/gRPC in requests of 200 from {SENDERS} concurrent senders, one collector "
+    header += "(default config, metadata policy) "
     header += "exporting to the emulator running as its own process.\n\n"
     rows = [
         "| target spans/s | achieved | stored lag s | CPU s / 10k | peak RSS MiB | lost |",
@@ -583,10 +592,12 @@ def pipeline(seconds: int, write: bool) -> None:
     scaling = header + "\n".join(scaling_rows)
     outage = paced_load(1000 * 70, 1000, 200, 2, outage_s=60)
     recovery = header + (
-        f"1000 spans/s for 70 s; the backend answers 503 for the first 60 s. After it recovers, "
-        f"the queue drains at **{outage['drain_rate']:.0f} spans/s** (70,000 spans stored "
-        f"{outage['lag_s']:.1f} s after the last send; lost {outage['lost']}, duplicated "
-        f"{outage['duplicated']}, collector peak RSS {outage['peak_rss_mib']:.0f} MiB)."
+        f"1000 spans/s for 70 s; the backend answers 503 for the first 60 s. The 60,000 "
+        f"spans queued during the outage and the 10,000 sent after it were all stored "
+        f"{outage['lag_s']:.1f} s after the last send: the queue drains at "
+        f"**{outage['drain_rate']:.0f} spans/s** or faster (lost {outage['lost']}, duplicated "
+        f"{outage['duplicated']}, collector peak RSS {outage['peak_rss_mib']:.0f} MiB; retry "
+        f"interval capped at 5 s for the run)."
     )
     command = f"Command: `python -m scripts.bench pipeline --seconds {seconds}`  \n"
     for title, body in (

@@ -162,21 +162,8 @@ def search_spans(settings: dict[str, Any], name: str, since_us: int) -> list[dic
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--env-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".env"),
-    show_default=True,
-    help="Settings file; real environment variables override its values.",
-)
-@click.option(
-    "--collector",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=render_config.DEFAULT_COLLECTOR,
-    envvar="OTELCOL_BIN",
-    show_default="build/otelcol/otelcol-openrouter",
-    help="Collector binary used to validate the config.",
-)
+@render_config.env_file_option
+@render_config.collector_option
 @click.option(
     "--timeout",
     "canary_timeout_s",

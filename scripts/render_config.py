@@ -124,14 +124,26 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_INVALID)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
+# Options that render-config and doctor share.
+env_file_option = click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path(".env"),
     show_default=True,
     help="Settings file; real environment variables override its values.",
 )
+collector_option = click.option(
+    "--collector",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_COLLECTOR,
+    envvar="OTELCOL_BIN",
+    show_default="build/otelcol/otelcol-openrouter",
+    help="Collector binary that validates the config.",
+)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@env_file_option
 @click.option(
     "-o",
     "--output",
@@ -142,14 +154,7 @@ def _fail(message: str) -> None:
 )
 @click.option("--print", "to_stdout", is_flag=True, help="Write the config to stdout instead.")
 @click.option("--check", is_flag=True, help="Also run the built collector's `validate` on it.")
-@click.option(
-    "--collector",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_COLLECTOR,
-    envvar="OTELCOL_BIN",
-    show_default="build/otelcol/otelcol-openrouter",
-    help="Collector binary used by --check.",
-)
+@collector_option
 def main(env_file: Path, output: Path, to_stdout: bool, check: bool, collector: Path) -> None:
     """Render the OpenTelemetry Collector config from .env.
 

@@ -96,12 +96,6 @@ def parse_stream(value: str) -> str:
     return value
 
 
-def parse_port(value: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 65535:
-        _fail("a port number from 1 to 65535")
-    return int(value)
-
-
 def parse_bind_address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
@@ -180,6 +174,8 @@ def parse_openrouter_key(value: str) -> str:
         _fail("an OpenRouter key 'sk-or-...' or nothing (offline simulator)")
     return value
 
+
+parse_port = bounded_int(1, 65535)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(

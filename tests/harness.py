@@ -12,23 +12,35 @@ from typing import Any
 from scripts.collector_process import COLLECTOR_BINARY, Collector, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-__all__ = ["COLLECTOR_BINARY", "ROOT", "Collector", "free_port", "run_app", "wait_for"]
+__all__ = [
+    "COLLECTOR_BINARY",
+    "ROOT",
+    "Collector",
+    "child_env",
+    "free_port",
+    "run_app",
+    "wait_for",
+]
+
+
+def child_env(**extra: Any) -> dict[str, str]:
+    """The environment of a child Python process of the tests: PATH, this checkout, `extra`."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        **{key: str(value) for key, value in extra.items()},
+    }
 
 
 def run_app(
     args: list[str], env: dict[str, Any], timeout_s: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m app ARGS` as its own process, as a user's service would run."""
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        **{k: str(v) for k, v in env.items()},
-    }
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         capture_output=True,
         text=True,
-        env=environ,
+        env=child_env(**env),
         cwd=ROOT,
         timeout=timeout_s,
     )
@@ -62,12 +74,7 @@ def scenarios_process(endpoint: str, names: list[str], env: dict[str, str] | Non
         [sys.executable, "-m", "tests.scenarios", *names],
         capture_output=True,
         text=True,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-            **(env or {}),
-        },
+        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, **(env or {})),
         cwd=ROOT,
         timeout=120,
     )

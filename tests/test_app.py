@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import ROOT, Collector, free_port, run_app, wait_for
+from tests.harness import ROOT, Collector, child_env, free_port, run_app, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
 OFFLINE = {"OPENROUTER_API_KEY": ""}
@@ -57,12 +56,7 @@ def test_sigterm_right_after_a_call_loses_no_span(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        env={
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": str(ROOT),
-            **OFFLINE,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
-        },
+        env=child_env(**OFFLINE, OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
     )
     try:
         assert app.stdout is not None
@@ -96,7 +90,7 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        env=child_env(),
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr

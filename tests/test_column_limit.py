@@ -1,10 +1,14 @@
-"""OpenObserve rejects a whole request with more than 1000 columns for a stream. The
-collector's bounded columns make that impossible for LLM spans, however long the chat."""
+"""Long conversations: OpenObserve rejects a whole request with more than 1000 columns for a
+stream, and gRPC a message over 4 MiB. The collector's config makes neither happen."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
+
+from scripts.bench import export_requests
 from scripts.collector_process import Collector
 from tests.harness import run_scenarios, scenarios_process, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
@@ -57,3 +61,17 @@ def test_without_bounded_columns_openobserve_would_reject_them(tmp_path: Path) -
         finally:
             collector.stop()
         assert not [r for r in emulator.rows("default") if r.get("llm_model_name")]
+
+
+def test_a_batch_of_long_chats_over_4_mib_is_accepted(tmp_path: Path) -> None:
+    """gRPC refuses messages over 4 MiB by default: a whole SDK batch would be dropped."""
+    [request] = export_requests(total=200, batch=200, messages=200)
+    assert request.ByteSize() > 4 * 2**20
+    with OpenObserveEmulator(ids_only=True) as emulator:
+        collector = collector_for(emulator, tmp_path)
+        try:
+            channel = grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}")
+            TraceServiceStub(channel).Export(request, timeout=30)
+            wait_for(lambda: len(emulator.rows("default")) == 200, what="the 200 spans")
+        finally:
+            collector.stop()

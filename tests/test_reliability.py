@@ -8,7 +8,6 @@ sent by the app, stored by the backend. docs/reliability.md states what each pro
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from scripts.collector_process import Collector, PeakRss
-from tests.harness import ROOT, free_port, wait_for
+from tests.harness import ROOT, child_env, free_port, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
 MEMORY_BUDGET_MIB = 256
@@ -59,11 +58,7 @@ class LoadApp:
             stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
-            env={
-                "PATH": os.environ["PATH"],
-                "PYTHONPATH": str(ROOT),
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-            },
+            env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint),
         )
         self.started = time.monotonic()
 
@@ -227,3 +222,28 @@ def test_rejected_credentials_are_logged_loudly_for_every_batch(
     )
     assert len(errors) >= 2
     assert stored_ids(backend) == []
+
+
+def test_full_queue_refuses_new_spans_and_keeps_queued_ones(
+    backend: OpenObserveEmulator, start_collector: Callable[..., Collector]
+) -> None:
+    """Beyond COLLECTOR_QUEUE_MAX_SPANS new spans are refused; none already queued is lost."""
+    collector = start_collector(
+        {
+            "OPENOBSERVE_URL": backend.url,
+            "OPENOBSERVE_ORG": "acme",
+            "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
+            "COLLECTOR_QUEUE_MAX_SPANS": "1000",
+            "COLLECTOR_RETRY_MAX_INTERVAL_S": "2",
+        },
+        name="small-queue",
+    )
+    backend.fail(503, seconds=15)
+    report = LoadApp(collector.otlp_grpc_endpoint, "--rate", "200", "--seconds", "10").result()
+    assert report["errors"] == 0  # refusals reach the SDK's exporter, never the app's code
+    time.sleep(20)  # the outage ends; the queue drains
+    figures = account(backend, report["span_ids"])
+    record("queue of 1,000 spans, 2,000 sent during a 15 s outage", figures)
+    assert 1000 <= figures["stored"] < figures["sent"]  # the queue's worth, not all
+    assert figures["duplicated"] == 0
+    assert "sending queue is full" in collector.log().lower()
