@@ -100,7 +100,9 @@ class Collector:
         parsed = self.render()
         environ = {
             "PATH": os.environ.get("PATH", ""),
-            "OPENOBSERVE_AUTH_TOKEN": self.env["OPENOBSERVE_AUTH_TOKEN"],
+            # What the rendered config reads with ${env:...}: the secrets, the host name.
+            **render_config.collector_secrets(parsed),
+            "HOSTNAME": self.env.get("HOSTNAME", "localhost"),
             # One memory budget: the Go runtime's soft limit; memory_limiter acts at 80%.
             "GOMEMLIMIT": f"{parsed['COLLECTOR_MEMORY_LIMIT_MIB']}MiB",
         }

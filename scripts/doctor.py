@@ -77,7 +77,7 @@ class Doctor:
 
     def check_validate(self) -> Check:
         assert self.settings is not None
-        environ = {**os.environ, "OPENOBSERVE_AUTH_TOKEN": self.settings["OPENOBSERVE_AUTH_TOKEN"]}
+        environ = {**os.environ, **render_config.collector_secrets(self.settings)}
         complaint = render_config.collector_validate(self.collector, self.config_text, environ)
         if complaint:
             return Check("collector validate", False, complaint, "run scripts/build-collector")

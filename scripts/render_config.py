@@ -21,6 +21,9 @@ TEMPLATE_NAME = "config.yaml.j2"
 DEFAULT_OUTPUT = ROOT / "build" / "collector.yaml"
 DEFAULT_COLLECTOR = ROOT / "build" / "otelcol" / "otelcol-openrouter"
 
+# Secrets the template references as ${env:...} (never as values).
+COLLECTOR_SECRET_KEYS = ("OPENOBSERVE_AUTH_TOKEN", "COLLECTOR_GATEWAY_TOKEN")
+
 # Exit status for invalid input, as click uses for usage errors.
 EXIT_INVALID = 2
 
@@ -54,10 +57,13 @@ PERSONAL_DATA_PATTERNS = (
 def template_context(settings: dict[str, Any]) -> dict[str, Any]:
     """Values the template needs beyond the raw settings, derived in one place."""
     memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
+    forwards = settings["COLLECTOR_ROLE"] == "agent" and bool(settings["COLLECTOR_GATEWAYS"])
     bind = settings["COLLECTOR_BIND_ADDRESS"]
     return {
         "s": settings,
-        "openobserve_endpoint": f"{settings['OPENOBSERVE_URL']}/api/{settings['OPENOBSERVE_ORG']}",
+        "openobserve_endpoint": f"{settings['OPENOBSERVE_URL']}/api/{settings['OPENOBSERVE_ORG']}"
+        if not forwards
+        else None,
         "queue_dir": str(Path(settings["COLLECTOR_QUEUE_DIR"]).absolute()),
         # Health and metrics follow the receivers onto a container network, else stay local.
         "monitoring_address": bind if bind in ("0.0.0.0", "::") else "127.0.0.1",
@@ -68,6 +74,10 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
         "personal_data_patterns": PERSONAL_DATA_PATTERNS,
+        # An agent with gateways only limits, masks and forwards; everyone else exports.
+        "forwards": forwards,
+        "exports": not forwards,
+        "uses_gateway_token": forwards or settings["COLLECTOR_ROLE"] == "gateway",
     }
 
 
@@ -153,9 +163,17 @@ collector_option = click.option(
     help="Where to write the collector config (atomically, mode 0600).",
 )
 @click.option("--print", "to_stdout", is_flag=True, help="Write the config to stdout instead.")
+@click.option(
+    "--role",
+    type=click.Choice(settings_mod.ROLES),
+    default=None,
+    help="agent (next to the app; the default) or gateway. Overrides COLLECTOR_ROLE.",
+)
 @click.option("--check", is_flag=True, help="Also run the built collector's `validate` on it.")
 @collector_option
-def main(env_file: Path, output: Path, to_stdout: bool, check: bool, collector: Path) -> None:
+def main(
+    env_file: Path, output: Path, to_stdout: bool, role: str | None, check: bool, collector: Path
+) -> None:
     """Render the OpenTelemetry Collector config from .env.
 
     Every invalid setting is reported on one line naming the key; the exit status is
@@ -164,12 +182,15 @@ def main(env_file: Path, output: Path, to_stdout: bool, check: bool, collector: 
     if env_file != Path(".env") and not env_file.is_file():
         _fail(f"--env-file: no such file: {env_file}")
     try:
-        settings = settings_mod.load(env_file if env_file.is_file() else None)
+        raw = settings_mod.read_env(env_file if env_file.is_file() else None)
+        if role is not None:
+            raw["COLLECTOR_ROLE"] = role
+        settings = settings_mod.validate(raw)
     except settings_mod.SettingsError as error:
         _fail(str(error))
     text = render(settings)
     if check:
-        environ = {**os.environ, **_secret_env(settings)}
+        environ = {**os.environ, **collector_secrets(settings)}
         complaint = collector_validate(collector, text, environ)
         if complaint:
             _fail(f"collector validate failed: {complaint}")
@@ -180,9 +201,10 @@ def main(env_file: Path, output: Path, to_stdout: bool, check: bool, collector: 
     click.echo(f"wrote {output}", err=True)
 
 
-def _secret_env(settings: dict[str, Any]) -> dict[str, str]:
-    """Secrets the rendered file references as ${env:...}, for the collector's process."""
-    return {key: str(settings[key]) for key in settings_mod.SECRET_KEYS if settings[key]}
+def collector_secrets(settings: dict[str, Any]) -> dict[str, str]:
+    """The secrets the rendered file reads with ${env:...}: the collector's process needs
+    them in its environment, and no others."""
+    return {key: str(settings[key]) for key in COLLECTOR_SECRET_KEYS if settings.get(key)}
 
 
 if __name__ == "__main__":

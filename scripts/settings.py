@@ -40,6 +40,8 @@ class Setting:
     parse: Callable[[str], Any]
     secret: bool = False
     doc: str = ""
+    # Only needed where spans are exported to OpenObserve (not on an agent with gateways).
+    exporter_only: bool = False
 
 
 def _fail(message: str) -> None:
@@ -169,6 +171,41 @@ def parse_root_password(value: str) -> str:
     return value
 
 
+ROLES = ("agent", "gateway")
+
+
+def parse_role(value: str) -> str:
+    if value not in ROLES:
+        _fail("agent or gateway")
+    return value
+
+
+def parse_gateways(value: str) -> list[str]:
+    """host:port[,host:port...]; empty: the agent exports straight to OpenObserve."""
+    endpoints = [part.strip() for part in value.split(",") if part.strip()]
+    for endpoint in endpoints:
+        host, sep, port = endpoint.rpartition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host):
+            _fail("a comma-separated list of host:port")
+        try:
+            parse_port(port)
+        except ValueError:
+            _fail("a comma-separated list of host:port with ports from 1 to 65535")
+    return endpoints
+
+
+def parse_gateway_token(value: str) -> str:
+    if value and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,256}", value):
+        _fail("at least 16 characters of letters, digits or ._~+/=-")
+    return value
+
+
+def parse_file_path(value: str) -> str:
+    if value and any(ord(ch) < 32 or ch in "\"'`$\\" for ch in value):
+        _fail("a file path without control characters, quotes, '$' or '\\'")
+    return value
+
+
 def parse_openrouter_key(value: str) -> str:
     if value and not re.fullmatch(r"sk-or-[A-Za-z0-9_-]{8,}", value):
         _fail("an OpenRouter key 'sk-or-...' or nothing (offline simulator)")
@@ -185,13 +222,21 @@ SETTINGS: tuple[Setting, ...] = (
         parse_url,
         doc="OpenObserve base URL (the embedded compose service by default)",
     ),
-    Setting("OPENOBSERVE_ORG", None, "an organisation id", parse_org, doc="organisation id"),
+    Setting(
+        "OPENOBSERVE_ORG",
+        None,
+        "an organisation id",
+        parse_org,
+        doc="organisation id",
+        exporter_only=True,
+    ),
     Setting(
         "OPENOBSERVE_AUTH_TOKEN",
         None,
         "'Basic ' + base64(email:password)",
         parse_basic_token,
         secret=True,
+        exporter_only=True,
         doc="ingestion credentials; the rendered config references it as ${env:...}",
     ),
     Setting(
@@ -239,6 +284,49 @@ SETTINGS: tuple[Setting, ...] = (
         "MiB",
         bounded_int(64, 65536),
         doc="memory budget of the collector",
+    ),
+    Setting(
+        "COLLECTOR_ROLE",
+        "agent",
+        "a role",
+        parse_role,
+        doc="agent (next to the app) or gateway (receives from agents); --role overrides",
+    ),
+    Setting(
+        "COLLECTOR_GATEWAYS",
+        "",
+        "gateways",
+        parse_gateways,
+        doc="agents: gateway host:port list to load-balance to by trace id; empty: export directly",
+    ),
+    Setting(
+        "COLLECTOR_GATEWAY_TOKEN",
+        "",
+        "a token",
+        parse_gateway_token,
+        secret=True,
+        doc="bearer token shared by agents and gateways",
+    ),
+    Setting(
+        "COLLECTOR_TLS_CERT_FILE",
+        "",
+        "a file path",
+        parse_file_path,
+        doc="gateways: TLS certificate the agents connect to",
+    ),
+    Setting(
+        "COLLECTOR_TLS_KEY_FILE",
+        "",
+        "a file path",
+        parse_file_path,
+        doc="gateways: the certificate's private key",
+    ),
+    Setting(
+        "COLLECTOR_TLS_CA_FILE",
+        "",
+        "a file path",
+        parse_file_path,
+        doc="agents: CA that signed the gateways' certificates",
     ),
     Setting("COLLECTOR_LOG_LEVEL", "info", "a log level", parse_log_level),
     Setting(
@@ -344,9 +432,13 @@ def _shown(setting: Setting, value: str) -> str:
 def validate(raw: Mapping[str, str]) -> dict[str, Any]:
     """Parse every setting; raises SettingsError on the first invalid one."""
     settings: dict[str, Any] = {}
+    forwarding = _forwards(raw)
     for setting in SETTINGS:
         value = raw.get(setting.key)
         if value is None or (value == "" and setting.default is None):
+            if setting.default is None and setting.exporter_only and forwarding:
+                settings[setting.key] = None
+                continue
             if setting.default is None:
                 raise SettingsError(setting.key, f"{setting.expected} (required, not set)")
             value = setting.default
@@ -355,7 +447,28 @@ def validate(raw: Mapping[str, str]) -> dict[str, Any]:
         except ValueError as error:
             raise SettingsError(setting.key, str(error), _shown(setting, value)) from None
     _check_distinct_ports(settings)
+    _check_gateway_token(settings)
     return settings
+
+
+def _forwards(raw: Mapping[str, str]) -> bool:
+    """An agent with gateways forwards to them and never talks to OpenObserve itself."""
+    return raw.get("COLLECTOR_ROLE", "agent") == "agent" and bool(
+        (raw.get("COLLECTOR_GATEWAYS") or "").strip()
+    )
+
+
+def _check_gateway_token(settings: Mapping[str, Any]) -> None:
+    """Agents and gateways authenticate each other with a bearer token, over TLS (gRPC sends
+    per-call credentials only on a secure channel): no token, no TLS, no traffic."""
+    needed: tuple[str, ...] = ()
+    if settings["COLLECTOR_ROLE"] == "gateway":
+        needed = ("COLLECTOR_GATEWAY_TOKEN", "COLLECTOR_TLS_CERT_FILE", "COLLECTOR_TLS_KEY_FILE")
+    elif settings["COLLECTOR_GATEWAYS"]:
+        needed = ("COLLECTOR_GATEWAY_TOKEN", "COLLECTOR_TLS_CA_FILE")
+    for key in needed:
+        if not settings[key]:
+            raise SettingsError(key, "a value when gateways are used (required, not set)")
 
 
 def _check_distinct_ports(settings: Mapping[str, Any]) -> None:

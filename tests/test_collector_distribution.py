@@ -22,6 +22,8 @@ MODULE_OF = {
     "debug": "debugexporter",
     "health_check": "healthcheckextension",
     "file_storage": "filestorage",
+    "loadbalancing": "loadbalancingexporter",
+    "bearertokenauth": "bearertokenauthextension",
 }
 BASE_ENV = {
     "OPENOBSERVE_ORG": "acme",
@@ -61,7 +63,18 @@ def test_every_module_pinned_to_one_release() -> None:
 
 
 def test_manifest_lists_exactly_the_components_the_configs_use() -> None:
-    used = used_modules(BASE_ENV) | used_modules(BASE_ENV | {"COLLECTOR_DEBUG_EXPORTER": "true"})
+    token = {
+        "COLLECTOR_GATEWAY_TOKEN": "t" * 16,
+        "COLLECTOR_TLS_CA_FILE": "/certs/ca.pem",
+        "COLLECTOR_TLS_CERT_FILE": "/certs/gateway.pem",
+        "COLLECTOR_TLS_KEY_FILE": "/certs/gateway.key",
+    }
+    used = (
+        used_modules(BASE_ENV)
+        | used_modules(BASE_ENV | {"COLLECTOR_DEBUG_EXPORTER": "true"})
+        | used_modules(BASE_ENV | token | {"COLLECTOR_GATEWAYS": "gw:4317"})
+        | used_modules(BASE_ENV | token | {"COLLECTOR_ROLE": "gateway"})
+    )
     built = component_modules(("receivers", "processors", "exporters", "extensions"))
     assert used == built
 
