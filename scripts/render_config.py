@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 import jinja2
+import yaml
 
 from scripts import settings as settings_mod
 
@@ -78,7 +79,16 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "forwards": forwards,
         "exports": not forwards,
         "uses_gateway_token": forwards or settings["COLLECTOR_ROLE"] == "gateway",
+        "gateway_dns": _dns_gateway(settings["COLLECTOR_GATEWAYS"]),
     }
+
+
+def _dns_gateway(gateways: list[str]) -> tuple[str, str] | None:
+    """(host, port) of a `dns:HOST:PORT` gateway setting, else None."""
+    if len(gateways) == 1 and gateways[0].startswith("dns:"):
+        host, _, port = gateways[0].removeprefix("dns:").rpartition(":")
+        return host, port
+    return None
 
 
 def render(settings: dict[str, Any]) -> str:
@@ -169,10 +179,21 @@ collector_option = click.option(
     default=None,
     help="agent (next to the app; the default) or gateway. Overrides COLLECTOR_ROLE.",
 )
+@click.option(
+    "--helm-values",
+    is_flag=True,
+    help="Write values for the official collector Helm chart around the config instead.",
+)
 @click.option("--check", is_flag=True, help="Also run the built collector's `validate` on it.")
 @collector_option
 def main(
-    env_file: Path, output: Path, to_stdout: bool, role: str | None, check: bool, collector: Path
+    env_file: Path,
+    output: Path,
+    to_stdout: bool,
+    role: str | None,
+    helm_values: bool,
+    check: bool,
+    collector: Path,
 ) -> None:
     """Render the OpenTelemetry Collector config from .env.
 
@@ -194,6 +215,10 @@ def main(
         complaint = collector_validate(collector, text, environ)
         if complaint:
             _fail(f"collector validate failed: {complaint}")
+    if helm_values:
+        from scripts.helm_values import helm_values as values_for  # it builds on this module
+
+        text = yaml.safe_dump(values_for(settings, text), sort_keys=False)
     if to_stdout:
         click.echo(text, nl=False)
         return

@@ -181,16 +181,19 @@ def parse_role(value: str) -> str:
 
 
 def parse_gateways(value: str) -> list[str]:
-    """host:port[,host:port...]; empty: the agent exports straight to OpenObserve."""
+    """host:port[,host:port...] (static), or dns:HOST:PORT (every address HOST resolves to,
+    re-resolved as it changes: a Kubernetes headless service); empty: no gateways."""
     endpoints = [part.strip() for part in value.split(",") if part.strip()]
+    if any(e.startswith("dns:") for e in endpoints) and len(endpoints) > 1:
+        _fail("one dns:HOST:PORT, or a comma-separated list of host:port")
     for endpoint in endpoints:
-        host, sep, port = endpoint.rpartition(":")
+        host, sep, port = endpoint.removeprefix("dns:").rpartition(":")
         if not sep or not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host):
-            _fail("a comma-separated list of host:port")
+            _fail("a comma-separated list of host:port, or dns:HOST:PORT")
         try:
             parse_port(port)
         except ValueError:
-            _fail("a comma-separated list of host:port with ports from 1 to 65535")
+            _fail("host:port entries with ports from 1 to 65535")
     return endpoints
 
 

@@ -107,6 +107,36 @@ def test_no_secret_literals(compose: dict[str, Any]) -> None:
             assert str(environment[key]).startswith("${"), f"{key} must come from .env"
 
 
+def test_gateway_profile_two_gateways_behind_one_agent(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    gateways = [
+        name for name, s in services.items() if name.startswith("gateway-") and "hostname" in s
+    ]
+    assert gateways == ["gateway-1", "gateway-2"]
+    for name in gateways:
+        service = services[name]
+        assert service["profiles"] == ["gateway"]
+        assert service["build"]["args"]["BASE"].endswith(f":{manifest_release()}")
+        assert "ports" not in service  # only agents talk to gateways, inside the network
+        assert service["environment"]["COLLECTOR_GATEWAY_TOKEN"].startswith("${")
+    command = services["gateway-config"]["command"]
+    assert command[:2] == ["--role", "gateway"]
+    example = {k: v for k, v in dotenv_values(ROOT / ".env.example").items() if v is not None}
+    gateway_env = {
+        **example,
+        **{k: str(v) for k, v in services["gateway-config"]["environment"].items()},
+        "OPENOBSERVE_URL": "http://openobserve:5080",
+        "COLLECTOR_ROLE": "gateway",
+        "COLLECTOR_GATEWAY_TOKEN": "t" * 20,
+    }
+    text = render_config.render(settings.validate(gateway_env))
+    grpc = yaml.safe_load(text)["receivers"]["otlp"]["protocols"]["grpc"]
+    assert grpc["tls"]["cert_file"] == "/etc/otelcol-certs/gateway.pem"
+    assert grpc["auth"]["authenticator"] == "bearertokenauth/gateways"
+    secrets = {"OPENOBSERVE_AUTH_TOKEN": "x", "COLLECTOR_GATEWAY_TOKEN": "t" * 20}
+    assert render_config.collector_validate(COLLECTOR_BINARY, text, secrets) is None
+
+
 def test_compose_renders_a_config_the_collector_accepts(compose: dict[str, Any]) -> None:
     """What the collector-config service renders from .env.example, validated by the binary."""
     service = compose["services"]["collector-config"]

@@ -231,3 +231,30 @@ def test_readme_documents_every_added_column(tmp_path: Path) -> None:
     documented = {name for cell in first_cells for name in re.findall(r"`([a-z0-9_]+)`", cell)}
     added = {flatten_key(key) for key in added_attributes(output.read_text())}
     assert added <= documented, added - documented
+
+
+def test_gateway_role_needs_its_token_and_certificate(tmp_path: Path) -> None:
+    result, _ = render(tmp_path, VALID, "--role", "gateway")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("render-config: COLLECTOR_GATEWAY_TOKEN: expected")
+
+
+def test_forwarding_agent_holds_no_openobserve_settings(tmp_path: Path) -> None:
+    agent = {
+        "COLLECTOR_GATEWAYS": "gw-1:4317,gw-2:4317",
+        "COLLECTOR_GATEWAY_TOKEN": "a-long-shared-token",
+        "COLLECTOR_TLS_CA_FILE": "/certs/ca.pem",
+    }
+    result, output = render(tmp_path, agent)  # no OPENOBSERVE_ORG, no OpenObserve token
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(output.read_text())
+    assert "OPENOBSERVE" not in output.read_text()
+    exporter = config["exporters"]["loadbalancing/gateways"]
+    assert exporter["routing_key"] == "traceID"
+    assert exporter["resolver"]["static"]["hostnames"] == ["gw-1:4317", "gw-2:4317"]
+    assert exporter["sending_queue"]["storage"] == "file_storage/queue"
+    assert config["service"]["pipelines"]["traces"]["processors"] == [
+        "memory_limiter",
+        "resource/environment",
+        "transform/mask_secrets",
+    ]

@@ -1,0 +1,81 @@
+"""Helm values for the official collector chart, rendered from the same settings and
+template, checked statically: roles, image release, autoscaling, secrets by reference, and a
+config the collector binary accepts."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from scripts.render_config import collector_validate, main
+from tests.harness import COLLECTOR_BINARY, ROOT
+
+SECRETS = {
+    "OPENOBSERVE_AUTH_TOKEN": "Basic cm9vdEBleGFtcGxlLmNvbTpwYXNzd29yZA==",
+    "COLLECTOR_GATEWAY_TOKEN": "kubernetes-shared-token-0123",
+}
+
+
+def render_values(env_file: str, *args: str) -> dict:
+    result = CliRunner().invoke(
+        main,
+        [
+            "--env-file",
+            str(ROOT / "deploy" / "kubernetes" / env_file),
+            "--helm-values",
+            "--print",
+            *args,
+        ],
+        env=SECRETS,
+    )
+    assert result.exit_code == 0, result.output
+    for secret in SECRETS.values():
+        assert secret not in result.stdout
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def release() -> str:
+    return str(
+        yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())["dist"]["version"]
+    )
+
+
+def test_agent_is_a_daemonset_forwarding_to_the_gateways(release: str) -> None:
+    values = render_values("agent.env")
+    assert values["mode"] == "daemonset"
+    assert values["image"] == {"repository": "otel/opentelemetry-collector-contrib", "tag": release}
+    config = values["alternateConfig"]
+    resolver = config["exporters"]["loadbalancing/gateways"]["resolver"]
+    assert resolver["dns"]["hostname"].endswith(".svc.cluster.local")
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["loadbalancing/gateways"]
+    assert "otlp_http/openobserve" not in config["exporters"]  # no OpenObserve credentials
+    queue = next(v for v in values["extraVolumes"] if v["name"] == "queue")
+    assert queue["hostPath"]["path"] == "/var/lib/otelcol/queue"
+
+
+def test_gateway_is_a_deployment_with_an_hpa(release: str) -> None:
+    values = render_values("gateway.env", "--role", "gateway")
+    assert values["mode"] == "deployment"
+    assert values["image"]["tag"] == release
+    assert values["autoscaling"]["enabled"] is True
+    assert values["autoscaling"]["minReplicas"] >= 2
+    assert values["service"]["clusterIP"] == "None"  # headless: agents resolve every pod
+    grpc = values["alternateConfig"]["receivers"]["otlp"]["protocols"]["grpc"]
+    assert grpc["auth"]["authenticator"] == "bearertokenauth/gateways"
+    secret_refs = {
+        env["name"]: env["valueFrom"]["secretKeyRef"]["name"]
+        for env in values["extraEnvs"]
+        if "secretKeyRef" in env.get("valueFrom", {})
+    }
+    assert secret_refs == {key: "openrouter-bundle" for key in SECRETS}
+
+
+@pytest.mark.parametrize(
+    ("env_file", "role"), [("agent.env", []), ("gateway.env", ["--role", "gateway"])]
+)
+def test_the_config_inside_the_values_is_valid(env_file: str, role: list[str]) -> None:
+    values = render_values(env_file, *role)
+    text = yaml.safe_dump(values["alternateConfig"])
+    assert collector_validate(COLLECTOR_BINARY, text, SECRETS) is None
