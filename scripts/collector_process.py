@@ -115,7 +115,10 @@ class Collector:
                 cwd=self.workdir,
             )
         if wait:
-            wait_for(self.healthy, timeout_s=30, what=f"collector health; log:\n{self.log()}")
+            try:
+                wait_for(self.healthy, timeout_s=30, what="the collector's health check")
+            except TimeoutError as error:
+                raise CollectorError(f"{error}; its log:\n{self.log()}") from None
         return self
 
     def healthy(self) -> bool:
