@@ -705,5 +705,106 @@ def gateways(seconds: int, write: bool) -> None:
         write_section("Scale-out: one gateway and two", body)
 
 
+@main.command("app-instructions")
+@click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
+def app_instructions(write: bool) -> None:
+    """Instructions per call under valgrind's callgrind (repeatable where CPU time is not):
+    each setup runs 100 and 300 calls; the difference over 200 calls is the per-call cost."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.harness import free_port
+    from tests.openobserve_emulator import OpenObserveEmulator
+
+    port = free_port()
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "app.openrouter_simulator", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    simulator_url = f"http://127.0.0.1:{port}/api/v1"
+    counts: dict[str, dict[int, int]] = {}
+    try:
+        with OpenObserveEmulator(ids_only=True) as backend, tempfile.TemporaryDirectory() as tmp:
+            wait_for(lambda: _reachable(simulator_url + "/models"), what="the simulator")
+            env = {
+                "OPENOBSERVE_URL": backend.url,
+                "OPENOBSERVE_ORG": "bench",
+                "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
+            }
+            collector = Collector(Path(tmp) / "collector", env)
+            collector.workdir.mkdir()
+            collector.start()
+            setups = {
+                BARE: ("bare", ""),
+                GUIDE: ("guide", f"{backend.url}/api/bench"),
+                BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
+            }
+            try:
+                for name, (mode, endpoint) in setups.items():
+                    for calls in (100, 300):
+                        out = Path(tmp) / f"callgrind.{mode}.{calls}"
+                        result = subprocess.run(
+                            [
+                                "valgrind",
+                                "--tool=callgrind",
+                                f"--callgrind-out-file={out}",
+                                sys.executable,
+                                "-m",
+                                "scripts.bench_app_driver",
+                                mode,
+                                "--calls",
+                                str(calls),
+                                "--warmup",
+                                "10",
+                                "--simulator",
+                                simulator_url,
+                                "--endpoint",
+                                endpoint,
+                                "--auth",
+                                backend.auth_token,
+                            ],
+                            capture_output=True,
+                            text=True,
+                            cwd=ROOT,
+                            timeout=1200,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                        )
+                        found = re.search(r"Collected : (\d+)", result.stderr)
+                        if found is None:
+                            raise click.ClickException(f"callgrind: {result.stderr[-500:]}")
+                        counts.setdefault(name, {})[calls] = int(found.group(1))
+                        click.echo(f"{name}, {calls} calls: {found.group(1)}", err=True)
+            finally:
+                collector.stop()
+    finally:
+        simulator.terminate()
+        simulator.wait()
+    per_call = {name: (c[300] - c[100]) / 200 for name, c in counts.items()}
+    lines = [
+        "Command: `python -m scripts.bench app-instructions`  ",
+        f"Machine: {machine()}  ",
+        "Instructions the app process executes per chat call (all its threads, the export "
+        "thread included), counted by valgrind's callgrind: each setup runs 100 and then 300 "
+        "calls (2 messages) against the simulator; the difference over 200 calls is one call's "
+        "cost. Unlike CPU time, these counts repeat from run to run.",
+        "",
+        "| setup | instructions per call | ratio to bare |",
+        "|---|---|---|",
+        *(
+            f"| {name} | {count:,.0f} | {count / per_call[BARE]:.2f} |"
+            for name, count in per_call.items()
+        ),
+        "",
+        f"Bundle / guide: **{per_call[BUNDLE] / per_call[GUIDE]:.2f}**.",
+    ]
+    body = "\n".join(lines)
+    click.echo(body)
+    if write:
+        write_section("App-side instructions per call", body)
+
+
 if __name__ == "__main__":
     main()
