@@ -7,6 +7,7 @@ docs/benchmarks.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -269,25 +270,9 @@ def run_driver(
     mode: str, calls: int, simulator: str, endpoint: str = "", auth: str = "", messages: int = 2
 ) -> dict[str, Any]:
     import subprocess
-    import sys
 
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scripts.bench_app_driver",
-            mode,
-            "--calls",
-            str(calls),
-            "--messages",
-            str(messages),
-            "--simulator",
-            simulator,
-            "--endpoint",
-            endpoint,
-            "--auth",
-            auth,
-        ],
+        driver_command(mode, calls, simulator, endpoint, auth, messages),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -299,18 +284,10 @@ def run_driver(
     return json.loads(result.stdout)
 
 
-GUIDE = "guide: OpenInference + OTLP/HTTP to the backend"
-BUNDLE = "bundle: setup_tracing + OTLP/gRPC to the collector"
-BUNDLE_ABSENT = "bundle, collector absent"
-BARE = "bare openai client"
-
-
-@main.command()
-@click.option("--calls", default=300, show_default=True, help="Timed calls per run.")
-@click.option("--repeat", default=5, show_default=True, help="Runs per setup (interleaved).")
-@click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
-def app(calls: int, repeat: int, write: bool) -> None:
-    """App-side cost per call: bare client, the guide's direct export, this bundle."""
+@contextlib.contextmanager
+def app_bench_services() -> Iterator[tuple[str, Any, Collector]]:
+    """For app-side runs: the simulator as its own process, a backend emulator, and a
+    collector exporting to it. Yields (simulator URL, backend, collector); stops all three."""
     import subprocess
     import sys
 
@@ -325,7 +302,6 @@ def app(calls: int, repeat: int, write: bool) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     simulator_url = f"http://127.0.0.1:{port}/api/v1"
-    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     try:
         with OpenObserveEmulator(ids_only=True) as backend, tempfile.TemporaryDirectory() as tmp:
             wait_for(lambda: _reachable(simulator_url + "/models"), what="the simulator")
@@ -335,27 +311,78 @@ def app(calls: int, repeat: int, write: bool) -> None:
                 "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
             }
             collector = Collector(Path(tmp), env).start()
-            setups = {
-                BARE: ("bare", ""),
-                GUIDE: ("guide", f"{backend.url}/api/bench"),
-                BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
-                BUNDLE_ABSENT: ("bundle", f"http://127.0.0.1:{free_port()}"),
-            }
             try:
-                for _ in range(repeat):  # interleaved: drift hits every setup alike
-                    for messages in (2, 20):
-                        for name, (mode, endpoint) in setups.items():
-                            result = run_driver(
-                                mode, calls, simulator_url, endpoint, backend.auth_token, messages
-                            )
-                            results.setdefault((name, messages), []).append(result)
-                            cpu = result["cpu_us_per_call"]
-                            click.echo(f"{name}, {messages} messages: {cpu:.0f} us", err=True)
+                yield simulator_url, backend, collector
             finally:
                 collector.stop()
     finally:
         simulator.terminate()
         simulator.wait()
+
+
+def driver_command(
+    mode: str,
+    calls: int,
+    simulator: str,
+    endpoint: str,
+    auth: str,
+    messages: int = 2,
+    warmup: int = 30,
+) -> list[str]:
+    """`python -m scripts.bench_app_driver ...` for one setup."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "scripts.bench_app_driver",
+        mode,
+        "--calls",
+        str(calls),
+        "--warmup",
+        str(warmup),
+        "--messages",
+        str(messages),
+        "--simulator",
+        simulator,
+        "--endpoint",
+        endpoint,
+        "--auth",
+        auth,
+    ]
+
+
+GUIDE = "guide: OpenInference + OTLP/HTTP to the backend"
+BUNDLE = "bundle: setup_tracing + OTLP/gRPC to the collector"
+BUNDLE_ABSENT = "bundle, collector absent"
+BARE = "bare openai client"
+
+
+@main.command()
+@click.option("--calls", default=300, show_default=True, help="Timed calls per run.")
+@click.option("--repeat", default=5, show_default=True, help="Runs per setup (interleaved).")
+@click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
+def app(calls: int, repeat: int, write: bool) -> None:
+    """App-side cost per call: bare client, the guide's direct export, this bundle."""
+    from tests.harness import free_port
+
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    with app_bench_services() as (simulator_url, backend, collector):
+        setups = {
+            BARE: ("bare", ""),
+            GUIDE: ("guide", f"{backend.url}/api/bench"),
+            BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
+            BUNDLE_ABSENT: ("bundle", f"http://127.0.0.1:{free_port()}"),
+        }
+        for _ in range(repeat):  # interleaved: drift hits every setup alike
+            for messages in (2, 20):
+                for name, (mode, endpoint) in setups.items():
+                    result = run_driver(
+                        mode, calls, simulator_url, endpoint, backend.auth_token, messages
+                    )
+                    results.setdefault((name, messages), []).append(result)
+                    cpu = result["cpu_us_per_call"]
+                    click.echo(f"{name}, {messages} messages: {cpu:.0f} us", err=True)
     body = app_report(results, calls, repeat)
     click.echo(body)
     if write:
@@ -712,76 +739,36 @@ def app_instructions(write: bool) -> None:
     each setup runs 100 and 300 calls; the difference over 200 calls is the per-call cost."""
     import re
     import subprocess
-    import sys
 
-    from tests.harness import free_port
-    from tests.openobserve_emulator import OpenObserveEmulator
-
-    port = free_port()
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "app.openrouter_simulator", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    simulator_url = f"http://127.0.0.1:{port}/api/v1"
     counts: dict[str, dict[int, int]] = {}
-    try:
-        with OpenObserveEmulator(ids_only=True) as backend, tempfile.TemporaryDirectory() as tmp:
-            wait_for(lambda: _reachable(simulator_url + "/models"), what="the simulator")
-            env = {
-                "OPENOBSERVE_URL": backend.url,
-                "OPENOBSERVE_ORG": "bench",
-                "OPENOBSERVE_AUTH_TOKEN": backend.auth_token,
-            }
-            collector = Collector(Path(tmp) / "collector", env)
-            collector.workdir.mkdir()
-            collector.start()
-            setups = {
-                BARE: ("bare", ""),
-                GUIDE: ("guide", f"{backend.url}/api/bench"),
-                BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
-            }
-            try:
-                for name, (mode, endpoint) in setups.items():
-                    for calls in (100, 300):
-                        out = Path(tmp) / f"callgrind.{mode}.{calls}"
-                        result = subprocess.run(
-                            [
-                                "valgrind",
-                                "--tool=callgrind",
-                                f"--callgrind-out-file={out}",
-                                sys.executable,
-                                "-m",
-                                "scripts.bench_app_driver",
-                                mode,
-                                "--calls",
-                                str(calls),
-                                "--warmup",
-                                "10",
-                                "--simulator",
-                                simulator_url,
-                                "--endpoint",
-                                endpoint,
-                                "--auth",
-                                backend.auth_token,
-                            ],
-                            capture_output=True,
-                            text=True,
-                            cwd=ROOT,
-                            timeout=1200,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                        )
-                        found = re.search(r"Collected : (\d+)", result.stderr)
-                        if found is None:
-                            raise click.ClickException(f"callgrind: {result.stderr[-500:]}")
-                        counts.setdefault(name, {})[calls] = int(found.group(1))
-                        click.echo(f"{name}, {calls} calls: {found.group(1)}", err=True)
-            finally:
-                collector.stop()
-    finally:
-        simulator.terminate()
-        simulator.wait()
+    with (
+        app_bench_services() as (simulator_url, backend, collector),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        setups = {
+            BARE: ("bare", ""),
+            GUIDE: ("guide", f"{backend.url}/api/bench"),
+            BUNDLE: ("bundle", collector.otlp_grpc_endpoint),
+        }
+        for name, (mode, endpoint) in setups.items():
+            for calls in (100, 300):
+                out = Path(tmp) / f"callgrind.{mode}.{calls}"
+                command = driver_command(
+                    mode, calls, simulator_url, endpoint, backend.auth_token, warmup=10
+                )
+                result = subprocess.run(
+                    ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                    timeout=1200,
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                )
+                found = re.search(r"Collected : (\d+)", result.stderr)
+                if found is None:
+                    raise click.ClickException(f"callgrind: {result.stderr[-500:]}")
+                counts.setdefault(name, {})[calls] = int(found.group(1))
+                click.echo(f"{name}, {calls} calls: {found.group(1)}", err=True)
     per_call = {name: (c[300] - c[100]) / 200 for name, c in counts.items()}
     lines = [
         "Command: `python -m scripts.bench app-instructions`  ",
