@@ -231,6 +231,13 @@ def test_readme_documents_every_added_column(tmp_path: Path) -> None:
     documented = {name for cell in first_cells for name in re.findall(r"`([a-z0-9_]+)`", cell)}
     added = {flatten_key(key) for key in added_attributes(output.read_text())}
     assert added <= documented, added - documented
+    # ... and every documented column is one the integration tests assert.
+    tests = Path(__file__).resolve().parent
+    asserted = "".join(
+        (tests / name).read_text()
+        for name in ("test_span_contract.py", "test_app.py", "test_scale_out.py")
+    )
+    assert {column for column in documented if column not in asserted} == set()
 
 
 def test_gateway_role_needs_its_token_and_certificate(tmp_path: Path) -> None:

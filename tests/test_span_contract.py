@@ -50,6 +50,7 @@ METADATA_COLUMNS = {
     "gen_ai_usage_output_tokens",
     "gen_ai_usage_cost",
     "gen_ai_usage_cache_read_input_tokens",
+    "gen_ai_usage_cache_creation_input_tokens",
     "gen_ai_usage_reasoning_output_tokens",
     "openrouter_provider",
     "openrouter_model_vendor",
@@ -174,6 +175,9 @@ def test_successful_call_carries_every_metadata_column_with_its_value(
         "gen_ai_usage_input_tokens": usage["prompt_tokens"],
         "gen_ai_usage_output_tokens": usage["completion_tokens"],
         "gen_ai_usage_cache_read_input_tokens": usage["prompt_tokens_details"]["cached_tokens"],
+        "gen_ai_usage_cache_creation_input_tokens": usage["prompt_tokens_details"][
+            "cache_write_tokens"
+        ],
         "gen_ai_usage_reasoning_output_tokens": usage["completion_tokens_details"][
             "reasoning_tokens"
         ],
@@ -242,6 +246,7 @@ def test_openrouter_error_responses(metadata_run: ScenarioRun, status: int) -> N
     assert row["http_response_status_code"] == str(status)
     assert row["openrouter_error_code"] == str(status)
     assert row["openrouter_error_message"] == DEFAULT_ERRORS[status]
+    assert DEFAULT_ERRORS[status] in row["status_message"]
     assert row["error_type"] in {
         "BadRequestError",
         "AuthenticationError",
