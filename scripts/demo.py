@@ -3,25 +3,25 @@
 Sends to OPENOBSERVE_URL from .env when one is set there (or in the environment);
 otherwise to a local ingest sink (the OpenObserve emulator). Runs `compare` over
 three models, then prints what landed in the backend, read through OpenObserve's
-search API, and stops everything it started.
+search API, with the per-model summary `report` prints, and stops everything it started.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import click
 
 from app.table import format_table
+from scripts import report
 from scripts import settings as settings_mod
 from scripts.collector_process import Collector, wait_for
+from scripts.openobserve_api import OpenObserve
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = "openai/gpt-4o-mini,anthropic/claude-3.5-haiku,meta-llama/llama-3.1-8b-instruct"
@@ -36,18 +36,6 @@ SHOWN_COLUMNS = (
     "duration",
     "span_status",
 )
-
-
-def search(url: str, org: str, token: str, sql: str, start_us: int) -> list[dict[str, Any]]:
-    """OpenObserve's search API, as any tool reads traces back."""
-    body = {"query": {"sql": sql, "start_time": start_us, "end_time": int(time.time() * 1e6) + 1}}
-    request = urllib.request.Request(
-        f"{url}/api/{org}/_search?type=traces",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": token, "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)["hits"]
 
 
 def backend_env(env_file: Path) -> tuple[dict[str, str], Any]:
@@ -92,14 +80,18 @@ def main(env_file: Path, prompt: str, models: str) -> None:
         collector.start()
         click.echo(f"collector up (OTLP gRPC {collector.otlp_grpc_endpoint})\n")
         run_compare(prompt, models, collector.otlp_grpc_endpoint)
+        openobserve = backend(settings)
         rows = wait_for(
-            lambda: read_back(settings, started_us, expected=len(models.split(","))),
+            lambda: read_back(openobserve, settings, started_us, expected=len(models.split(","))),
             timeout_s=30,
             what="the demo's spans in the backend",
         )
         stream = settings["OPENOBSERVE_STREAM"]
         click.echo(f"\nlanded in OpenObserve, stream '{stream}' (read back via the search API):")
         click.echo(format_rows(rows))
+        summary = report.fetch(openobserve, stream, started_us, int(time.time() * 1e6) + 1)
+        click.echo("\nper model and provider (what `report` prints):")
+        click.echo(report.render(summary, "table"))
     finally:
         collector.stop()
         if sink is not None:
@@ -117,13 +109,20 @@ def run_compare(prompt: str, models: str, endpoint: str) -> None:
     )
 
 
-def read_back(settings: dict[str, Any], since_us: int, expected: int) -> list[dict[str, Any]]:
+def backend(settings: dict[str, Any]) -> OpenObserve:
+    """The backend's API, with the token from the environment when the shell exported one."""
+    token = os.environ.get("OPENOBSERVE_AUTH_TOKEN") or settings["OPENOBSERVE_AUTH_TOKEN"]
+    return OpenObserve(settings["OPENOBSERVE_URL"], settings["OPENOBSERVE_ORG"], token)
+
+
+def read_back(
+    openobserve: OpenObserve, settings: dict[str, Any], since_us: int, expected: int
+) -> list[dict[str, Any]]:
     sql = (
         f'SELECT * FROM "{settings["OPENOBSERVE_STREAM"]}" '
         f"WHERE service_name = '{SERVICE}' AND llm_model_name IS NOT NULL"
     )
-    token = os.environ.get("OPENOBSERVE_AUTH_TOKEN") or settings["OPENOBSERVE_AUTH_TOKEN"]
-    rows = search(settings["OPENOBSERVE_URL"], settings["OPENOBSERVE_ORG"], token, sql, since_us)
+    rows = openobserve.search(sql, since_us, int(time.time() * 1e6) + 1)
     return rows if len(rows) >= expected else []
 
 

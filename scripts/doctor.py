@@ -6,7 +6,6 @@ Prints a pass/fail table with the fix for each failure; exits 1 when anything fa
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -23,6 +22,7 @@ import click
 from app.table import format_table
 from scripts import render_config
 from scripts import settings as settings_mod
+from scripts.openobserve_api import OpenObserve, OpenObserveError
 
 
 @dataclass
@@ -107,12 +107,12 @@ class Doctor:
         while True:
             try:
                 hits = search_spans(self.settings, name, sent_at_us)
-            except urllib.error.HTTPError as error:
-                if error.code in (401, 403):
+            except OpenObserveError as error:
+                if error.status in (401, 403):
                     return Check(
                         "canary in OpenObserve",
                         False,
-                        f"OpenObserve answered {error.code} to the search",
+                        f"OpenObserve answered {error.status} to the search",
                         "OPENOBSERVE_AUTH_TOKEN is wrong for OPENOBSERVE_ORG: "
                         "the collector's exports are being rejected too",
                     )
@@ -148,17 +148,8 @@ def search_spans(settings: dict[str, Any], name: str, since_us: int) -> list[dic
     sql = (
         f"SELECT span_id FROM \"{settings['OPENOBSERVE_STREAM']}\" WHERE operation_name = '{name}'"
     )
-    body = {"query": {"sql": sql, "start_time": since_us, "end_time": int(time.time() * 1e6) + 1}}
-    request = urllib.request.Request(
-        f"{settings['OPENOBSERVE_URL']}/api/{settings['OPENOBSERVE_ORG']}/_search?type=traces",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": settings["OPENOBSERVE_AUTH_TOKEN"],
-            "Content-Type": "application/json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response).get("hits", [])
+    openobserve = OpenObserve.from_settings(settings)
+    return openobserve.search(sql, since_us, int(time.time() * 1e6) + 1)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -78,6 +78,7 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         # An agent with gateways only limits, masks and forwards; everyone else exports.
         "forwards": forwards,
         "exports": not forwards,
+        "derives_metrics": not forwards and settings["COLLECTOR_DERIVED_METRICS"],
         "uses_gateway_token": forwards or settings["COLLECTOR_ROLE"] == "gateway",
         "gateway_dns": _dns_gateway(settings["COLLECTOR_GATEWAYS"]),
     }

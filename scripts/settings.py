@@ -159,6 +159,17 @@ def parse_title(value: str) -> str:
     return value
 
 
+def parse_usd(value: str) -> str:
+    """A positive amount of dollars, kept as written (it goes into SQL verbatim)."""
+    if not re.fullmatch(r"[0-9]{1,7}(\.[0-9]{1,6})?", value) or float(value) <= 0:
+        _fail("a positive amount in USD like 5 or 12.50")
+    return value
+
+
+def parse_optional_name(value: str) -> str:
+    return parse_name(value) if value else value
+
+
 def parse_email(value: str) -> str:
     if not re.fullmatch(r"[^@\s:]+@[^@\s:]+", value):
         _fail("an e-mail address")
@@ -331,6 +342,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse_file_path,
         doc="agents: CA that signed the gateways' certificates",
     ),
+    Setting(
+        "COLLECTOR_DERIVED_METRICS",
+        "true",
+        "a flag",
+        parse_bool,
+        doc="also send request, latency, token and cost metrics per model and provider",
+    ),
     Setting("COLLECTOR_LOG_LEVEL", "info", "a log level", parse_log_level),
     Setting(
         "COLLECTOR_DEBUG_EXPORTER",
@@ -376,6 +394,20 @@ SETTINGS: tuple[Setting, ...] = (
         "a title",
         parse_title,
         doc="OpenRouter app attribution: your app's name",
+    ),
+    Setting(
+        "ALERT_DESTINATION",
+        "",
+        "an alert destination name or nothing",
+        parse_optional_name,
+        doc="provision: OpenObserve alert destination the alerts notify; empty: no alerts",
+    ),
+    Setting(
+        "ALERT_HOURLY_COST_USD",
+        "5",
+        "USD",
+        parse_usd,
+        doc="provision: the hourly-cost alert fires above this spend per hour",
     ),
     Setting(
         "OPENOBSERVE_ROOT_EMAIL",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.openrouter_simulator import OpenRouterSimulator
-from tests.harness import Collector
+from tests.harness import Collector, ScenarioRun, run_scenarios, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
 
@@ -57,3 +57,35 @@ def collector(
     start_collector: Callable[..., Collector], collector_env: dict[str, str]
 ) -> Collector:
     return start_collector(collector_env)
+
+
+# Known OpenRouter traffic through a real collector: successes, a stream, BYOK, a free
+# model, cached prompts and two failures. Shared by the metrics, report and dashboard tests.
+TRAFFIC = ["chat", "stream", "byok", "free_model", "cached_prompt", "error_429", "error_503"]
+
+
+@pytest.fixture(scope="session")
+def llm_traffic(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[OpenObserveEmulator, ScenarioRun]]:
+    """The emulator after TRAFFIC went through a collector, spans and derived metrics in."""
+    with OpenObserveEmulator() as emulator:
+        env = {
+            "OPENOBSERVE_URL": emulator.url,
+            "OPENOBSERVE_ORG": "acme",
+            "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
+            "OPENOBSERVE_STREAM": "llm_traces",
+        }
+        collector = Collector(tmp_path_factory.mktemp("collector"), env).start()
+        try:
+            run = run_scenarios(emulator, collector, TRAFFIC)
+            calls = len(run.call_rows())
+            wait_for(
+                lambda: (
+                    sum(r["value"] for r in emulator.metric_rows("openrouter_requests")) >= calls
+                ),
+                what=f"{calls} requests counted in the openrouter_requests metric",
+            )
+        finally:
+            collector.stop()
+        yield emulator, run

@@ -59,6 +59,22 @@ class ScenarioRun:
             if row.get("openinference_span_kind") == "LLM":
                 self._by_scenario.setdefault(scenario, []).append(row)
 
+    def responses(self) -> list[tuple[str, dict[str, Any]]]:
+        """(requested model, response) of every call the simulator answered: the error JSON
+        of a failed call, the last chunk (which carries the usage) of a stream."""
+        answered = []
+        for answers in self.answers.values():
+            for answer in answers:
+                response = answer["response"]
+                answered.append(
+                    (answer["model"], response[-1] if isinstance(response, list) else response)
+                )
+        return answered
+
+    def call_rows(self) -> list[dict[str, Any]]:
+        """The rows of every OpenRouter call (normalised LLM spans), whatever the scenario."""
+        return [row for row in self.rows if row.get("gen_ai_operation_name") == "chat"]
+
     def llm_rows(self, scenario: str) -> list[dict[str, Any]]:
         return sorted(self._by_scenario.get(scenario, []), key=lambda row: row["start_time"])
 

@@ -1,10 +1,12 @@
-"""An OpenObserve trace-ingest emulator, faithful to the contract in DESIGN.md.
+"""An OpenObserve emulator, faithful to the contract in DESIGN.md.
 
-It stores what real OpenObserve would store (one flattened row per span, per
-stream), answers the way OpenObserve answers (401, 400, 413, 503, ...), and can be
-told to fail or to be slow for a while. Tests run it in-process
-(`OpenObserveEmulator().start()`); the no-Docker demo runs it as
-`python -m tests.openobserve_emulator`.
+It stores what real OpenObserve would store (one flattened row per span, per stream; one
+row per metric data point, per metric stream: `openobserve_metrics.py`), answers the way
+OpenObserve answers (401, 400, 413, 503, ...), runs search SQL on DataFusion as OpenObserve
+does (`openobserve_search.py`), serves the dashboard, alert and destination APIs
+`provision` uses (`openobserve_management.py`), and can be told to fail or to be slow for
+a while. Tests run it in-process (`OpenObserveEmulator().start()`); the no-Docker demo runs
+it as `python -m tests.openobserve_emulator`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -31,8 +34,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from tests.openobserve_management import DEFAULT_FOLDER, ApiError, Management
+
 INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/(?:v1/)?traces$")
+METRICS_INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/v1/metrics$")
 SEARCH_PATH = re.compile(r"^/api/(?P<org>[^/]+)/_search$")
+DASHBOARDS_PATH = re.compile(r"^/api/(?P<org>[^/]+)/dashboards(?:/(?P<id>[^/]+))?$")
+ALERTS_PATH = re.compile(r"^/api/v2/(?P<org>[^/]+)/alerts(?:/(?P<id>[^/]+))?$")
+SCHEMA_PATH = re.compile(r"^/api/(?P<org>[^/]+)/streams/(?P<stream>[^/]+)/schema$")
+DESTINATIONS_PATH = re.compile(r"^/api/(?P<org>[^/]+)/alerts/destinations$")
 MAX_COLUMNS_PER_REQUEST = 1000
 STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 RESERVED_COLUMNS = frozenset(
@@ -218,20 +228,26 @@ def _hex_ids_to_base64(node: Any) -> Any:
     return node
 
 
-def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+def parse_otlp(
+    body: bytes, content_type: str, message: Any, prepare_json: Any = lambda document: document
+) -> Any:
+    """`body` decoded into the OTLP `message` (protobuf or JSON, as OpenObserve accepts)."""
     media_type = content_type.split(";")[0].strip().lower()
-    request = ExportTraceServiceRequest()
     try:
         if media_type == "application/x-protobuf":
-            request.ParseFromString(body)
+            message.ParseFromString(body)
         elif media_type == "application/json":
-            document = _hex_ids_to_base64(json.loads(body))
-            json_format.ParseDict(document, request, ignore_unknown_fields=True)
+            document = prepare_json(json.loads(body))
+            json_format.ParseDict(document, message, ignore_unknown_fields=True)
         else:
             raise IngestError(400, f"unsupported Content-Type: {content_type or '(none)'}")
     except (DecodeError, ValueError, json_format.ParseError) as error:
         raise IngestError(400, f"invalid OTLP {media_type} body: {error}") from None
-    return request
+    return message
+
+
+def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+    return parse_otlp(body, content_type, ExportTraceServiceRequest(), _hex_ids_to_base64)
 
 
 def encode_response(content_type: str) -> tuple[bytes, str]:
@@ -266,6 +282,7 @@ class RequestLog:
     stream: str | None
     spans: int
     at: float = field(default_factory=time.time)
+    method: str = "POST"
 
 
 class OpenObserveEmulator:
@@ -287,6 +304,8 @@ class OpenObserveEmulator:
         self.max_body_bytes = max_body_bytes
         self._lock = threading.Lock()
         self._streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._metric_streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self.management = Management()
         self._faults: list[Fault] = []
         self.requests: list[RequestLog] = []
         # Pairs of attribute keys of one span that flattened to the same column.
@@ -358,10 +377,19 @@ class OpenObserveEmulator:
 
     # stored data
     def rows(self, stream: str = "default", org: str | None = None) -> list[dict[str, Any]]:
+        return self._rows_of(self._streams, stream, org)
+
+    def metric_rows(self, stream: str, org: str | None = None) -> list[dict[str, Any]]:
+        """The rows of metric stream `stream` (e.g. `gen_ai_client_operation_duration_sum`)."""
+        return self._rows_of(self._metric_streams, stream, org)
+
+    def _rows_of(
+        self, streams: dict[tuple[str, str], list[dict[str, Any]]], stream: str, org: str | None
+    ) -> list[dict[str, Any]]:
         with self._lock:
             return [
                 dict(row)
-                for (row_org, row_stream), rows in self._streams.items()
+                for (row_org, row_stream), rows in streams.items()
                 if row_stream == stream and (org is None or row_org == org)
                 for row in rows
             ]
@@ -373,6 +401,7 @@ class OpenObserveEmulator:
     def clear(self) -> None:
         with self._lock:
             self._streams.clear()
+            self._metric_streams.clear()
             self.requests.clear()
 
     # request handling (called from handler threads)
@@ -392,6 +421,24 @@ class OpenObserveEmulator:
             self._streams[(org, stream)].extend(rows)
         return stream
 
+    def ingest_metrics(self, org: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        with self._lock:
+            for stream, row in rows:
+                self._metric_streams[(org, stream)].append(row)
+
+    def stream_schema(self, org: str, stream: str, stream_type: str) -> dict[str, Any]:
+        """`GET /api/{org}/streams/{stream}/schema`: every column the stream's rows have."""
+        from tests.openobserve_search import arrow_type_name, stream_table
+
+        streams = self._metric_streams if stream_type == "metrics" else self._streams
+        with self._lock:
+            rows = list(streams.get((org, stream), []))
+        if not rows:
+            raise ApiError(404, "stream not found")
+        table = stream_table(rows)
+        fields = [{"name": f.name, "type": arrow_type_name(f.type)} for f in table.schema]
+        return {"name": stream, "stream_type": stream_type, "schema": fields}
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             rows = [row for rows in self._streams.values() for row in rows]
@@ -406,14 +453,15 @@ class OpenObserveEmulator:
         with self._lock:
             self.requests.append(entry)
 
-    def search(self, org: str, query: dict[str, Any]) -> dict[str, Any]:
+    def search(
+        self, org: str, query: dict[str, Any], stream_type: str = "traces"
+    ) -> dict[str, Any]:
         from tests.openobserve_search import run_sql
 
+        streams = self._metric_streams if stream_type == "metrics" else self._streams
         with self._lock:
             tables = {
-                stream: list(rows)
-                for (row_org, stream), rows in self._streams.items()
-                if row_org == org
+                stream: list(rows) for (row_org, stream), rows in streams.items() if row_org == org
             }
         hits = run_sql(query, tables)
         return {
@@ -440,22 +488,31 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             if self.path == "/_emulator/stats":
                 self._answer(200, emulator.stats())
             else:
-                self._answer(404, {"code": 404, "message": "not found"})
+                self._manage("GET", b"")
+
+        def do_PUT(self) -> None:
+            self._manage("PUT", self._body())
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if match := INGEST_PATH.match(self.path):
-                self._ingest(match["org"], body)
-            elif self.path == "/_emulator/fail":  # benchmarks: inject a fault from outside
+            body = self._body()
+            path = self.path.split("?")[0]
+            if match := INGEST_PATH.match(path):
+                self._ingest(match["org"], body, "traces")
+            elif match := METRICS_INGEST_PATH.match(path):
+                self._ingest(match["org"], body, "metrics")
+            elif path == "/_emulator/fail":  # benchmarks: inject a fault from outside
                 fault = json.loads(body)
                 emulator.fail(int(fault["status"]), seconds=fault.get("seconds"))
                 self._answer(200, {})
-            elif (match := SEARCH_PATH.match(self.path.split("?")[0])) is not None:
+            elif (match := SEARCH_PATH.match(path)) is not None:
                 self._search(match["org"], body)
             else:
-                self._answer(404, {"code": 404, "message": "not found"})
+                self._manage("POST", body)
 
-        def _ingest(self, org: str, body: bytes) -> None:
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _ingest(self, org: str, body: bytes, signal: str) -> None:
             status, delay = emulator._take_fault()
             if delay:
                 time.sleep(delay)
@@ -471,33 +528,101 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 if len(raw) > emulator.max_body_bytes:
                     raise IngestError(413, "Payload Too Large")
                 content_type = self.headers.get("Content-Type", "")
-                request = parse_request(raw, content_type)
-                if emulator.ids_only:
-                    rows = span_ids(request)
+                if signal == "metrics":
+                    stored_in, count = self._ingest_metrics(org, raw, content_type)
                 else:
-                    rows = span_rows(request, emulator.collisions)
-                stored_in = emulator.ingest(org, stream, rows)
+                    stored_in, count = self._ingest_spans(org, stream, raw, content_type)
             except IngestError as error:
                 emulator.log(RequestLog(self.path, error.status, stream, 0))
                 self._answer(error.status, {"code": error.status, "message": str(error)})
                 return
-            emulator.log(RequestLog(self.path, 200, stored_in, len(rows)))
+            emulator.log(RequestLog(self.path, 200, stored_in, count))
             payload, media_type = encode_response(content_type)
             self._send(200, payload, media_type)
+
+        def _ingest_spans(
+            self, org: str, stream: str | None, raw: bytes, content_type: str
+        ) -> tuple[str, int]:
+            request = parse_request(raw, content_type)
+            if emulator.ids_only:
+                rows = span_ids(request)
+            else:
+                rows = span_rows(request, emulator.collisions)
+            return emulator.ingest(org, stream, rows), len(rows)
+
+        def _ingest_metrics(self, org: str, raw: bytes, content_type: str) -> tuple[str, int]:
+            from tests.openobserve_metrics import metric_rows, parse_metrics_request
+
+            rows = metric_rows(parse_metrics_request(raw, content_type))
+            emulator.ingest_metrics(org, rows)
+            return "metrics", len(rows)
 
         def _search(self, org: str, body: bytes) -> None:
             if not emulator.check_auth(self.headers.get("Authorization")):
                 self._answer(401, {"code": 401, "message": "Unauthorized Access"})
                 return
+            stream_type = self._query().get("type", "logs")
             try:
                 query = json.loads(body)["query"]
-                result = emulator.search(org, query)
+                result = emulator.search(org, query, stream_type)
             except (ValueError, KeyError, TypeError) as error:
                 self._answer(400, {"code": 400, "message": f"Search SQL error: {error}"})
                 return
             self._answer(200, result)
 
-        def _answer(self, status: int, document: dict[str, Any]) -> None:
+        def _query(self) -> dict[str, str]:
+            return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+
+        def _manage(self, method: str, body: bytes) -> None:
+            """Dashboards, alerts and destinations; every call is logged with its method."""
+            path = self.path.split("?")[0]
+            try:
+                if not emulator.check_auth(self.headers.get("Authorization")):
+                    raise ApiError(401, "Unauthorized Access")
+                document = json.loads(body) if body else None
+                status, answer = 200, self._route(method, path, document)
+            except ApiError as error:
+                status, answer = error.status, {"code": error.status, "message": str(error)}
+            except json.JSONDecodeError:
+                status, answer = 400, {"code": 400, "message": "Error parsing request body"}
+            emulator.log(RequestLog(path, status, None, 0, method=method))
+            self._answer(status, answer)
+
+        def _route(self, method: str, path: str, document: Any) -> Any:
+            management, query = emulator.management, self._query()
+            folder = query.get("folder", DEFAULT_FOLDER)
+            if match := DASHBOARDS_PATH.match(path):
+                org, item = match["org"], match["id"]
+                if method == "GET" and item is None:
+                    listed_folder = None if "title" in query and "folder" not in query else folder
+                    return management.list_dashboards(org, listed_folder, query.get("title"))
+                if method == "GET":
+                    return management.get_dashboard(org, item)
+                if method == "POST" and item is None:
+                    return management.create_dashboard(org, folder, document, emulator.email)
+                if method == "PUT" and item is not None:
+                    return management.update_dashboard(org, item, document, query.get("hash"))
+            elif (match := SCHEMA_PATH.match(path)) and method == "GET":
+                stream_type = query.get("type", "logs")
+                return emulator.stream_schema(match["org"], match["stream"], stream_type)
+            elif match := DESTINATIONS_PATH.match(path):
+                if method == "GET":
+                    return management.list_destinations(match["org"])
+                if method == "POST":
+                    return management.create_destination(match["org"], document)
+            elif match := ALERTS_PATH.match(path):
+                org, item = match["org"], match["id"]
+                if method == "GET" and item is None:
+                    return management.list_alerts(org)
+                if method == "GET":
+                    return management.get_alert(org, item)
+                if method == "POST" and item is None:
+                    return management.create_alert(org, folder, document)
+                if method == "PUT" and item is not None:
+                    return management.update_alert(org, item, document)
+            raise ApiError(404, "not found")
+
+        def _answer(self, status: int, document: Any) -> None:
             self._send(status, json.dumps(document).encode(), "application/json")
 
         def _send(self, status: int, payload: bytes, media_type: str) -> None:

@@ -1,84 +1,116 @@
-"""The part of OpenObserve's search API (`POST /api/{org}/_search?type=traces`) tools use.
+"""OpenObserve's search API (`POST /api/{org}/_search?type=traces|metrics`), on DataFusion.
 
-Supported SQL, case-insensitive keywords:
-    SELECT * | col[, col...] FROM "stream"
-      [WHERE cond [AND cond ...]] [ORDER BY col [ASC|DESC]] [LIMIT n]
-    cond: col = 'text' | col != 'text' | col = number | col IS [NOT] NULL
-Rows are limited to `_timestamp` within [start_time, end_time) (microseconds), as
-OpenObserve does. Anything else is a ValueError, answered as 400.
+OpenObserve runs SQL with Apache DataFusion; so does the emulator, which makes every
+query a dashboard, an alert or `report` sends parse and run as it would there:
+GROUP BY, HAVING, CASE, CAST, approx_percentile_cont, ... plus OpenObserve's
+`histogram(_timestamp)` function (time buckets sized to the query's window).
+
+Rows are limited to `_timestamp` within [start_time, end_time) (microseconds) before the
+SQL runs, as OpenObserve does. A stream's columns are those of all its rows, so a
+column the stream has but the window lacks is NULL, not an error; a column the stream
+never had is an error ("No field named ..."), answered as 400. A stream that does not
+exist yet yields no rows (the doctor polls for its canary before the first span lands).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
-_QUERY = re.compile(
-    r"""^\s*SELECT\s+(?P<projection>.+?)\s+FROM\s+"?(?P<stream>[A-Za-z0-9_:]+)"?
-        (?:\s+WHERE\s+(?P<where>.+?))?
-        (?:\s+ORDER\s+BY\s+(?P<order>[a-z0-9_]+)(?:\s+(?P<direction>ASC|DESC))?)?
-        (?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$""",
-    re.IGNORECASE | re.VERBOSE | re.DOTALL,
-)
-_CONDITION = re.compile(
-    r"""^(?P<column>[a-z0-9_]+)\s*(?:
-        (?P<op>!=|=)\s*(?:'(?P<text>(?:[^']|'')*)'|(?P<number>-?\d+(?:\.\d+)?))
-        |\s+IS\s+(?P<negate>NOT\s+)?NULL)$""",
-    re.IGNORECASE | re.VERBOSE,
-)
+import pyarrow as pa
+import pyarrow.compute as pc
+from datafusion import SessionContext, udf
+
+# OpenObserve's auto interval: the smallest of these giving at most ~100 buckets.
+_HISTOGRAM_STEPS_S = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400)
+_MAX_BUCKETS = 100
+_TABLE_NOT_FOUND = re.compile(r"table '[^']*' not found")
 
 
-def _conditions(where: str | None) -> list[tuple[str, str, Any]]:
-    if not where:
-        return []
-    parsed = []
-    for part in re.split(r"\s+AND\s+", where.strip(), flags=re.IGNORECASE):
-        match = _CONDITION.match(part.strip())
-        if match is None:
-            raise ValueError(f"unsupported condition: {part.strip()}")
-        if match["op"]:
-            value = (
-                match["text"].replace("''", "'") if match["text"] is not None else match["number"]
-            )
-            parsed.append((match["column"], match["op"], value))
-        else:
-            parsed.append((match["column"], "not null" if match["negate"] else "null", None))
-    return parsed
+def histogram_step_s(start_us: int, end_us: int) -> int:
+    span_s = max(1, (end_us - start_us) // 1_000_000)
+    return next((s for s in _HISTOGRAM_STEPS_S if span_s / s <= _MAX_BUCKETS), 86400)
 
 
-def _matches(row: dict[str, Any], conditions: list[tuple[str, str, Any]]) -> bool:
-    for column, op, value in conditions:
-        have = row.get(column)
-        if op == "null" and have is not None:
-            return False
-        if op == "not null" and have is None:
-            return False
-        if op in ("=", "!=") and (str(have) == str(value)) != (op == "="):
-            return False
-    return True
+def _histogram(step_s: int) -> Any:
+    step_us = step_s * 1_000_000
+
+    def label(start_us: int) -> str:
+        moment = dt.datetime.fromtimestamp(start_us / 1e6, dt.timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+    def buckets(timestamps: pa.Array) -> pa.Array:
+        return pa.array(
+            [None if t is None else label(t - t % step_us) for t in timestamps.to_pylist()],
+            pa.string(),
+        )
+
+    return udf(buckets, [pa.int64()], pa.string(), "stable", name="histogram")
+
+
+def stream_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """All of a stream's rows as one Arrow table: one column per field any row has."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(columns) if columns else pa.table({"_timestamp": pa.array([], pa.int64())})
+
+
+def arrow_type_name(kind: pa.DataType) -> str:
+    """The type names OpenObserve's schema API shows (Arrow's, as DataFusion spells them)."""
+    if pa.types.is_integer(kind):
+        return "Int64"
+    if pa.types.is_floating(kind):
+        return "Float64"
+    if pa.types.is_boolean(kind):
+        return "Boolean"
+    return "Utf8"
+
+
+def _in_window(table: pa.Table, start: int, end: int) -> pa.Table:
+    if table.num_rows == 0 or "_timestamp" not in table.column_names:
+        return table
+    timestamps = table["_timestamp"]
+    return table.filter(pc.and_(pc.greater_equal(timestamps, start), pc.less(timestamps, end)))
 
 
 def run_sql(query: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    match = _QUERY.match(query.get("sql", ""))
-    if match is None:
-        raise ValueError(f"unsupported SQL: {query.get('sql', '')!r}")
+    """The hits of `query` (OpenObserve's `query` object) over `tables` (stream -> rows)."""
+    sql = query.get("sql")
+    if not isinstance(sql, str) or not sql.strip():
+        raise ValueError("query.sql: expected an SQL statement")
+    if not re.match(r"\s*(SELECT|WITH)\b", sql, re.IGNORECASE):
+        raise ValueError("Only SELECT statements are supported")
     start, end = int(query.get("start_time", 0)), int(query.get("end_time", 2**63 - 1))
-    conditions = _conditions(match["where"])
-    rows = [
-        row
-        for row in tables.get(match["stream"], [])
-        if start <= row["_timestamp"] < end and _matches(row, conditions)
-    ]
-    if match["order"]:
-        descending = (match["direction"] or "").upper() == "DESC"
-        rows.sort(key=lambda row: str(row.get(match["order"], "")), reverse=descending)
-    if match["limit"]:
-        rows = rows[: int(match["limit"])]
+    context = SessionContext()
+    context.register_udf(_histogram(histogram_step_s(start, end)))
+    for stream, rows in tables.items():
+        context.from_arrow(_in_window(stream_table(rows), start, end), name=stream)
+    try:
+        hits = context.sql(sql).to_pylist()
+    except Exception as error:  # DataFusion raises plain Exceptions with its message
+        if _TABLE_NOT_FOUND.search(str(error)):
+            return []
+        raise ValueError(str(error).splitlines()[0]) from None
     size = int(query.get("size", 0) or 0)
     start_at = int(query.get("from", 0) or 0)
-    rows = rows[start_at : start_at + size] if size > 0 else rows[start_at:]
-    projection = match["projection"].strip()
-    if projection == "*":
-        return [dict(row) for row in rows]
-    columns = [c.strip() for c in projection.split(",")]
-    return [{c: row.get(c) for c in columns} for row in rows]
+    return hits[start_at : start_at + size] if size > 0 else hits[start_at:]
+
+
+def check_sql(sql: str, columns: dict[str, pa.DataType], stream: str) -> None:
+    """Plan `sql` over a `stream` with exactly `columns`: ValueError names what is wrong
+    (a syntax error, an unknown function, a column outside `columns`)."""
+    context = SessionContext()
+    context.register_udf(_histogram(60))
+    empty = pa.table({name: pa.array([], kind) for name, kind in columns.items()})
+    context.from_arrow(empty, name=stream)
+    try:
+        context.sql(sql).schema()
+    except Exception as error:
+        raise ValueError(str(error).splitlines()[0]) from None

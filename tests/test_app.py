@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scripts.demo import MODELS
 from tests.harness import ROOT, Collector, child_env, free_port, run_app, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
@@ -94,11 +95,16 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    landed = result.stdout.split("landed in OpenObserve", 1)[1].splitlines()[1:]
-    header, *rows = [line.split() for line in landed if line.strip()]
+    landed, summary = result.stdout.split("landed in OpenObserve", 1)[1].split("per model and")
+    header, *rows = [line.split() for line in landed.splitlines()[1:] if line.strip()]
     assert header[:3] == ["llm_model_name", "gen_ai_response_model", "openrouter_provider"]
     assert len(rows) == 3
     cost = header.index("gen_ai_usage_cost")
     for row in rows:
         assert row[2] not in ("-", "?")  # provider
         assert float(row[cost]) > 0
+    # ... and the `report` table: one row per model, one request each, its spend.
+    header, *rows = [line.split() for line in summary.splitlines()[1:] if line.strip()]
+    assert header[:3] == ["model", "provider", "requests"]
+    assert sorted((row[0], row[2]) for row in rows) == sorted((m, "1") for m in MODELS.split(","))
+    assert all(float(row[-2]) > 0 for row in rows)

@@ -157,3 +157,14 @@ def test_compose_renders_a_config_the_collector_accepts(compose: dict[str, Any])
         COLLECTOR_BINARY, text, {"OPENOBSERVE_AUTH_TOKEN": example["OPENOBSERVE_AUTH_TOKEN"]}
     )
     assert complaint is None, complaint
+
+
+def test_provision_runs_once_openobserve_is_healthy(compose: dict[str, Any]) -> None:
+    service = compose["services"]["provision"]
+    assert service["entrypoint"] == ["python", "-m", "scripts.provision"]
+    assert (ROOT / "scripts" / "provision.py").is_file()
+    assert service["depends_on"]["openobserve"]["condition"] == "service_healthy"
+    assert service["environment"]["OPENOBSERVE_URL"].endswith(":-http://openobserve:5080}")
+    assert "restart" not in service  # a one-shot: exits when done
+    # The image carries the dashboards and alerts it provisions.
+    assert "COPY collector ./collector" in (ROOT / service["build"]["dockerfile"]).read_text()

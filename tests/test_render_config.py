@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from scripts.render_config import main
 from scripts.settings import SETTINGS
+from tests.contract import documented_columns
 from tests.harness import COLLECTOR_BINARY
 from tests.openobserve_emulator import flatten_key
 
@@ -66,7 +67,7 @@ def test_renders_endpoint_headers_and_pipeline(tmp_path: Path) -> None:
     pipeline = config["service"]["pipelines"]["traces"]
     assert pipeline["receivers"] == ["otlp"]
     assert pipeline["processors"][0] == "memory_limiter"
-    assert pipeline["exporters"] == ["otlp_http/openobserve"]
+    assert pipeline["exporters"] == ["otlp_http/openobserve", "signaltometrics/llm"]
     grpc = config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
     assert grpc == "127.0.0.1:4317"
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "127.0.0.1:4318"
@@ -225,10 +226,7 @@ def test_added_attributes_stay_distinct_after_openobserve_flattening(tmp_path: P
 def test_readme_documents_every_added_column(tmp_path: Path) -> None:
     result, output = render(tmp_path, VALID)
     assert result.exit_code == 0
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## What gets captured", 1)[1].split("\n## ", 1)[0]
-    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
-    documented = {name for cell in first_cells for name in re.findall(r"`([a-z0-9_]+)`", cell)}
+    documented = documented_columns()
     added = {flatten_key(key) for key in added_attributes(output.read_text())}
     assert added <= documented, added - documented
     # ... and every documented column is one the integration tests assert.
@@ -265,3 +263,33 @@ def test_forwarding_agent_holds_no_openobserve_settings(tmp_path: Path) -> None:
         "resource/environment",
         "transform/mask_secrets",
     ]
+
+
+def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
+    result, output = render(tmp_path, VALID)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(output.read_text())
+    pipelines = config["service"]["pipelines"]
+    assert "signaltometrics/llm" in pipelines["traces"]["exporters"]
+    assert pipelines["metrics"] == {
+        "receivers": ["signaltometrics/llm"],
+        "processors": ["memory_limiter"],
+        "exporters": ["otlp_http/openobserve_metrics"],
+    }
+    metrics_exporter = config["exporters"]["otlp_http/openobserve_metrics"]
+    assert metrics_exporter["endpoint"] == "https://observe.example.com/o2/api/acme"
+    assert metrics_exporter["sending_queue"]["storage"] == "file_storage/queue"
+    assert "stream-name" not in metrics_exporter["headers"]  # one stream per metric
+
+    result, output = render(tmp_path, {**VALID, "COLLECTOR_DERIVED_METRICS": "false"})
+    config = yaml.safe_load(output.read_text())
+    assert "connectors" not in config and "metrics" not in config["service"]["pipelines"]
+
+    agent = {
+        **VALID,
+        "COLLECTOR_GATEWAYS": "gw-1:4317",
+        "COLLECTOR_GATEWAY_TOKEN": "a-long-shared-token",
+        "COLLECTOR_TLS_CA_FILE": "/certs/ca.pem",
+    }
+    result, output = render(tmp_path, agent)  # the gateways derive them, once per span
+    assert "connectors" not in yaml.safe_load(output.read_text())

@@ -1,0 +1,207 @@
+"""`provision`: create or update the bundle's dashboards and alerts in OpenObserve.
+
+The dashboards (`collector/dashboards/*.json`) and alerts (`collector/alerts/*.json`) are
+stored in OpenObserve's own import format and query the stream `default`; provisioning
+points them at OPENOBSERVE_STREAM, sends the alerts to ALERT_DESTINATION and sets the
+thresholds `.env` holds. Idempotent: what already matches is left alone, so a second run
+changes nothing. Dashboards are matched by title, alerts by name, in the `default` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from scripts import render_config
+from scripts import settings as settings_mod
+from scripts.openobserve_api import OpenObserve, OpenObserveError
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARDS_DIR = ROOT / "collector" / "dashboards"
+ALERTS_DIR = ROOT / "collector" / "alerts"
+FOLDER = "default"
+SHIPPED_STREAM = "default"  # the stream the shipped JSON queries
+# Alerts whose threshold comes from .env: the number their SQL ends with.
+THRESHOLD_SETTINGS = {"openrouter_hourly_cost": "ALERT_HOURLY_COST_USD"}
+TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
+EXIT_FAILED, EXIT_INVALID = 1, 2
+
+
+class ProvisionError(Exception):
+    """Provisioning cannot go on; str() is the one-line reason."""
+
+
+@dataclass
+class Change:
+    kind: str  # dashboard | alert
+    name: str
+    action: str  # create | update | unchanged
+
+
+def load_json(directory: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.json"))
+    ]
+
+
+def retarget(sql: str, stream: str) -> str:
+    """The shipped query with its stream replaced by `stream`."""
+    shipped = f'FROM "{SHIPPED_STREAM}"'
+    if sql.count(shipped) != 1:
+        raise ProvisionError(f"a shipped query does not read {shipped} exactly once: {sql[:80]}")
+    return sql.replace(shipped, f'FROM "{stream}"')
+
+
+def desired_dashboards(stream: str) -> list[dict[str, Any]]:
+    dashboards = load_json(DASHBOARDS_DIR)
+    for dashboard in dashboards:
+        for tab in dashboard["tabs"]:
+            for panel in tab["panels"]:
+                for query in panel["queries"]:
+                    query["query"] = retarget(query["query"], stream)
+                    query["fields"]["stream"] = stream
+    return dashboards
+
+
+def desired_alerts(settings: dict[str, Any]) -> list[dict[str, Any]]:
+    alerts = load_json(ALERTS_DIR)
+    for alert in alerts:
+        condition = alert["query_condition"]
+        condition["sql"] = retarget(condition["sql"], settings["OPENOBSERVE_STREAM"])
+        key = THRESHOLD_SETTINGS.get(alert["name"])
+        if key is not None:
+            condition["sql"] = TRAILING_THRESHOLD.sub(f"> {settings[key]}", condition["sql"])
+        alert["stream_name"] = settings["OPENOBSERVE_STREAM"]
+        alert["destinations"] = [settings["ALERT_DESTINATION"]]
+    return alerts
+
+
+def contains(existing: Any, desired: Any) -> bool:
+    """Does `existing` (as OpenObserve returns it) say everything `desired` says? Fields the
+    server adds are ignored, and an empty desired value matches a missing one."""
+    if desired in (None, "", [], {}):
+        return existing in (None, "", [], {})
+    if isinstance(desired, dict):
+        return isinstance(existing, dict) and all(
+            contains(existing.get(key), value) for key, value in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(existing, list)
+            and len(existing) == len(desired)
+            and all(contains(e, d) for e, d in zip(existing, desired, strict=True))
+        )
+    return existing == desired
+
+
+class Provisioner:
+    """Brings one org's dashboards and alerts in line with the shipped ones."""
+
+    def __init__(self, openobserve: OpenObserve, dry_run: bool) -> None:
+        self.api = openobserve
+        self.dry_run = dry_run
+        self.org = openobserve.org
+
+    def _write(self, method: str, path: str, body: Any, query: dict[str, str]) -> None:
+        if not self.dry_run:
+            self.api.call(method, path, body, query)
+
+    def dashboard(self, desired: dict[str, Any], listed: list[dict[str, Any]]) -> Change:
+        title = desired["title"]
+        matches = [item for item in listed if item["title"] == title]
+        if len(matches) > 1:
+            raise ProvisionError(f"{len(matches)} dashboards are titled '{title}': keep one")
+        path = f"/api/{self.org}/dashboards"
+        if not matches:
+            self._write("POST", path, desired, {"folder": FOLDER})
+            return Change("dashboard", title, "create")
+        dashboard_id = matches[0]["dashboard_id"]
+        current = self.api.call("GET", f"{path}/{dashboard_id}")
+        if contains(current.get(f"v{current['version']}"), desired):
+            return Change("dashboard", title, "unchanged")
+        query = {"folder": FOLDER, "hash": current["hash"]}
+        self._write("PUT", f"{path}/{dashboard_id}", desired, query)
+        return Change("dashboard", title, "update")
+
+    def alert(self, desired: dict[str, Any], listed: list[dict[str, Any]]) -> Change:
+        name = desired["name"]
+        path = f"/api/v2/{self.org}/alerts"
+        match = next((item for item in listed if item["name"] == name), None)
+        if match is None:
+            self._write("POST", path, desired, {"folder": FOLDER})
+            return Change("alert", name, "create")
+        current = self.api.call("GET", f"{path}/{match['alert_id']}")
+        if contains(current, desired):
+            return Change("alert", name, "unchanged")
+        self._write("PUT", f"{path}/{match['alert_id']}", desired, {})
+        return Change("alert", name, "update")
+
+    def check_destination(self, name: str) -> None:
+        destinations = self.api.call("GET", f"/api/{self.org}/alerts/destinations") or []
+        names = sorted(d["name"] for d in destinations)
+        if name not in names:
+            have = ", ".join(names) if names else "none"
+            raise ProvisionError(
+                f"ALERT_DESTINATION '{name}' is not an alert destination in org '{self.org}' "
+                f"(it has: {have}); create it under Management > Alert Destinations"
+            )
+
+    def run(self, settings: dict[str, Any]) -> list[Change]:
+        """Every shipped dashboard, then every alert (when a destination is set); a bad
+        destination stops the run before anything is written."""
+        dashboards = desired_dashboards(settings["OPENOBSERVE_STREAM"])
+        alerts = desired_alerts(settings) if settings["ALERT_DESTINATION"] else []
+        if alerts:
+            self.check_destination(settings["ALERT_DESTINATION"])
+        listed = self.api.call("GET", f"/api/{self.org}/dashboards", None, {"folder": FOLDER})
+        changes = [self.dashboard(d, listed["dashboards"]) for d in dashboards]
+        if alerts:
+            existing = self.api.call("GET", f"/api/v2/{self.org}/alerts")["list"]
+            changes += [self.alert(alert, existing) for alert in alerts]
+        return changes
+
+
+def describe(change: Change, dry_run: bool) -> str:
+    done = {"create": "created", "update": "updated", "unchanged": "unchanged"}[change.action]
+    if dry_run and change.action != "unchanged":
+        done = f"would be {done}"
+    return f"{change.kind} '{change.name}': {done}"
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    click.echo(f"provision: {message}", err=True)
+    sys.exit(status)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@render_config.env_file_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+def main(env_file: Path, dry_run: bool) -> None:
+    """Create or update the bundle's dashboards and alerts in OpenObserve.
+
+    Running it again changes nothing unless the shipped JSON or .env changed. Alerts need
+    ALERT_DESTINATION; without it only the dashboards are provisioned.
+    """
+    try:
+        settings = settings_mod.load(env_file if env_file.is_file() else None)
+        provisioner = Provisioner(OpenObserve.from_settings(settings), dry_run)
+    except settings_mod.SettingsError as error:
+        _fail(str(error), EXIT_INVALID)
+    try:
+        changes = provisioner.run(settings)
+    except (OpenObserveError, ProvisionError) as error:
+        _fail(str(error), EXIT_FAILED)
+    for change in changes:
+        click.echo(describe(change, dry_run))
+    if not settings["ALERT_DESTINATION"]:
+        click.echo("alerts skipped: set ALERT_DESTINATION to an OpenObserve alert destination")
+
+
+if __name__ == "__main__":
+    main()

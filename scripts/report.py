@@ -1,0 +1,197 @@
+"""`report`: one row per requested model and upstream provider, from OpenObserve.
+
+Requests, error rate, p50/p95 latency, time to first token, tokens and spend over a time
+window, read with OpenObserve's search API from the span stream. Columns a stream has
+never had (no stream yet, say, so no time to first token) read as empty, not as errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from app.table import format_table
+from scripts import render_config
+from scripts import settings as settings_mod
+from scripts.openobserve_api import OpenObserve, OpenObserveError
+
+EXIT_FAILED, EXIT_INVALID = 1, 2
+DURATION = re.compile(r"^(?P<amount>[0-9]{1,6})(?P<unit>[smhd])$")
+UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Columns the query reads beyond OpenObserve's built-ins, with their SQL type.
+OPTIONAL_COLUMNS = {
+    "openrouter_provider": "VARCHAR",
+    "gen_ai_response_time_to_first_chunk": "DOUBLE",
+    "gen_ai_usage_input_tokens": "BIGINT",
+    "gen_ai_usage_output_tokens": "BIGINT",
+    "gen_ai_usage_cost": "DOUBLE",
+    "openrouter_cost_status": "VARCHAR",
+}
+REPORT_SQL = """
+SELECT gen_ai_request_model AS model,
+       {openrouter_provider} AS provider,
+       COUNT(*) AS requests,
+       SUM(CASE WHEN span_status = 'ERROR' THEN 1 ELSE 0 END) AS errors,
+       approx_percentile_cont(duration, 0.5) / 1000.0 AS p50_ms,
+       approx_percentile_cont(duration, 0.95) / 1000.0 AS p95_ms,
+       approx_percentile_cont({gen_ai_response_time_to_first_chunk}, 0.5) AS ttft_p50_s,
+       SUM({gen_ai_usage_input_tokens}) AS input_tokens,
+       SUM({gen_ai_usage_output_tokens}) AS output_tokens,
+       SUM({gen_ai_usage_cost}) AS spend_usd,
+       SUM(CASE WHEN span_status != 'ERROR' AND {openrouter_cost_status} = 'not_reported'
+           THEN 1 ELSE 0 END) AS unpriced
+FROM "{stream}"
+WHERE gen_ai_operation_name = 'chat'
+GROUP BY gen_ai_request_model, {openrouter_provider}
+ORDER BY spend_usd DESC NULLS LAST, requests DESC, model
+"""
+COLUMNS = (
+    ("model", "model", str),
+    ("provider", "provider", str),
+    ("requests", "requests", "{:d}"),
+    ("errors", "errors", "{:d}"),
+    ("error_rate", "error %", "{:.1f}"),
+    ("p50_ms", "p50 ms", "{:.0f}"),
+    ("p95_ms", "p95 ms", "{:.0f}"),
+    ("ttft_p50_s", "TTFT p50 s", "{:.3f}"),
+    ("input_tokens", "tokens in", "{:d}"),
+    ("output_tokens", "tokens out", "{:d}"),
+    ("spend_usd", "spend USD", "{:.8f}"),
+    ("unpriced", "no cost", "{:d}"),
+)
+
+
+def parse_when(text: str, now_s: float) -> int:
+    """`24h`-style durations ago, `now`, or an ISO-8601 time; microseconds since the epoch."""
+    if text == "now":
+        return int(now_s * 1e6)
+    if match := DURATION.match(text):
+        return int((now_s - int(match["amount"]) * UNIT_S[match["unit"]]) * 1e6)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: expected a duration ago (90m, 24h, 7d), 'now' or an ISO-8601 time"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(moment.timestamp() * 1e6)
+
+
+def report_sql(stream: str, present: set[str]) -> str:
+    """The report query, with columns the stream lacks read as typed NULLs."""
+    columns = {
+        name: (f"CAST({name} AS {kind})" if name in present else f"CAST(NULL AS {kind})")
+        for name, kind in OPTIONAL_COLUMNS.items()
+    }
+    return REPORT_SQL.format(stream=stream, **columns)
+
+
+def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
+    """The stream's column names, or None when the stream does not exist (yet)."""
+    try:
+        answer = openobserve.call(
+            "GET", f"/api/{openobserve.org}/streams/{stream}/schema", None, {"type": "traces"}
+        )
+    except OpenObserveError as error:
+        if error.status == 404:
+            return None
+        raise
+    return {field["name"] for field in answer.get("schema", [])}
+
+
+def fetch(openobserve: OpenObserve, stream: str, start_us: int, end_us: int) -> list[dict]:
+    present = stream_columns(openobserve, stream)
+    if present is None or "gen_ai_request_model" not in present:
+        return []
+    rows = openobserve.search(report_sql(stream, present), start_us, end_us)
+    for row in rows:
+        row["error_rate"] = 100.0 * row["errors"] / row["requests"]
+    return rows
+
+
+def render(rows: list[dict[str, Any]], output_format: str) -> str:
+    keys = [key for key, _, _ in COLUMNS]
+    if output_format == "json":
+        return json.dumps([{key: row.get(key) for key in keys} for row in rows], indent=2)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, keys, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue().rstrip("\n")
+    table = [[_cell(row.get(key), shape) for key, _, shape in COLUMNS] for row in rows]
+    return format_table([title for _, title, _ in COLUMNS], table)
+
+
+def _cell(value: Any, shape: Any) -> str:
+    if value is None:
+        return "-"
+    if shape is str:
+        return str(value)
+    return shape.format(int(value) if shape.endswith("d}") else float(value))
+
+
+def _when(option: str, text: str, now_s: float) -> int:
+    try:
+        return parse_when(text, now_s)
+    except ValueError as error:
+        _fail(f"{option}: {error}", EXIT_INVALID)
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    click.echo(f"report: {message}", err=True)
+    sys.exit(status)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@render_config.env_file_option
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    help="Start of the window: a duration ago (90m, 24h, 7d) or an ISO-8601 time.",
+)
+@click.option("--until", default="now", show_default=True, help="End of the window, likewise.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people; csv or json for scripts and CI jobs.",
+)
+def main(env_file: Path, since: str, until: str, output_format: str) -> None:
+    """Requests, errors, latency, time to first token, tokens and spend per model and
+    upstream provider, read from OpenObserve."""
+    now_s = time.time()
+    start_us, end_us = _when("--since", since, now_s), _when("--until", until, now_s)
+    if start_us >= end_us:
+        _fail(f"--since: {since!r} is not before --until {until!r}", EXIT_INVALID)
+    try:
+        settings = settings_mod.load(env_file if env_file.is_file() else None)
+        openobserve = OpenObserve.from_settings(settings)
+    except settings_mod.SettingsError as error:
+        _fail(str(error), EXIT_INVALID)
+    stream = settings["OPENOBSERVE_STREAM"]
+    try:
+        rows = fetch(openobserve, stream, start_us, end_us)
+    except OpenObserveError as error:
+        _fail(str(error), EXIT_FAILED)
+    if not rows and output_format == "table":
+        click.echo(f"no LLM requests in stream '{stream}' between {since} and {until}", err=True)
+        return
+    click.echo(render(rows, output_format))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""OpenObserve's dashboard, alert and alert-destination APIs, as far as `provision` uses them.
+
+Faithful to OpenObserve's handlers and models:
+- Dashboards (`/api/{org}/dashboards`, `?folder=` defaulting to `default`): bodies are
+  parsed as their `version` says (this emulator knows version 5, whose required fields
+  it checks like OpenObserve's serde models: 400 "Error parsing request body"); create
+  answers the stored dashboard `{"v5": {...}, "version", "hash", "updatedAt"}`; update
+  needs `?hash=` of the stored version (missing: 500, stale: 409); list answers
+  `{"dashboards": [{dashboard_id, title, hash, ...}]}`.
+- Alerts (`/api/v2/{org}/alerts`): name required, without spaces, `:#?&%'"` or `/`;
+  `destinations` required and each must exist ("Alert destination X not found");
+  names are unique per folder (409); list answers `{"list": [{alert_id, name, ...}]}`.
+- Destinations (`/api/{org}/alerts/destinations`): list and create.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+import threading
+import time
+from typing import Any
+
+import jsonschema
+
+DEFAULT_FOLDER = "default"
+ALERT_NAME_FORBIDDEN = re.compile(r"[\s:#?&%'\"]")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+_AXIS_ITEM = {
+    "type": "object",
+    "required": ["label", "alias", "column"],
+    "properties": {
+        "label": {"type": "string"},
+        "alias": {"type": "string"},
+        "column": {"type": "string"},
+        "color": {"type": ["string", "null"]},
+    },
+}
+_QUERY = {
+    "type": "object",
+    "required": ["customQuery", "fields", "config"],
+    "properties": {
+        "query": {"type": ["string", "null"]},
+        "vrlFunctionQuery": {"type": ["string", "null"]},
+        "customQuery": {"type": "boolean"},
+        "fields": {
+            "type": "object",
+            "required": ["stream", "stream_type", "x", "y", "filter"],
+            "properties": {
+                "stream": {"type": "string"},
+                "stream_type": {"enum": ["logs", "metrics", "traces", "enrichment_tables"]},
+                "x": {"type": "array", "items": _AXIS_ITEM},
+                "y": {"type": "array", "items": _AXIS_ITEM},
+                "z": {"type": "array", "items": _AXIS_ITEM},
+                "breakdown": {"type": "array", "items": _AXIS_ITEM},
+                "filter": {"type": "object"},
+            },
+        },
+        "config": {
+            "type": "object",
+            "required": ["promql_legend"],
+            "properties": {"promql_legend": {"type": "string"}},
+        },
+    },
+}
+_LAYOUT = {
+    "type": "object",
+    "properties": {k: {"type": "integer"} for k in ("x", "y", "w", "h", "i")},
+}
+_PANEL = {
+    "type": "object",
+    "required": ["id", "type", "title", "description", "config", "queries", "layout"],
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "config": {
+            "type": "object",
+            "required": ["show_legends"],
+            "properties": {
+                "show_legends": {"type": "boolean"},
+                "legends_position": {"type": ["string", "null"]},
+                "unit": {"type": "string"},
+                "decimals": {"type": "number"},
+            },
+        },
+        "queryType": {"type": "string"},
+        "queries": {"type": "array", "items": _QUERY},
+        "layout": _LAYOUT,
+    },
+}
+DASHBOARD_V5_SCHEMA = {
+    "type": "object",
+    "required": ["title"],
+    "properties": {
+        "version": {"const": 5},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "tabs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["tabId", "name"],
+                "properties": {
+                    "tabId": {"type": "string"},
+                    "name": {"type": "string"},
+                    "panels": {"type": "array", "items": _PANEL},
+                },
+            },
+        },
+    },
+}
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Management:
+    """Dashboards, alerts and destinations of every org, behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(7_300_000_000_000_000_001)
+        self.dashboards: dict[tuple[str, str], dict[str, Any]] = {}
+        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.destinations: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # dashboards
+    def _parse_dashboard(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "Error parsing request body")
+        if body.get("version", 1) != 5:
+            raise ApiError(400, "emulator: only dashboard version 5 is implemented")
+        try:
+            jsonschema.validate(body, DASHBOARD_V5_SCHEMA)
+        except jsonschema.ValidationError:
+            raise ApiError(400, "Error parsing request body") from None
+        return copy.deepcopy(body)
+
+    @staticmethod
+    def _hash(content: dict[str, Any]) -> str:
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).digest()
+        return str(int.from_bytes(digest[:8], "big"))
+
+    def _stored(self, org: str, dashboard_id: str) -> dict[str, Any]:
+        stored = self.dashboards.get((org, dashboard_id))
+        if stored is None:
+            raise ApiError(404, "Dashboard not found")
+        return stored
+
+    @staticmethod
+    def _details(stored: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "v1": None,
+            "v2": None,
+            "v3": None,
+            "v4": None,
+            "v5": copy.deepcopy(stored["content"]),
+            "version": 5,
+            "hash": stored["hash"],
+            "updatedAt": stored["updated_at"],
+        }
+
+    def create_dashboard(self, org: str, folder: str, body: Any, owner: str) -> dict[str, Any]:
+        content = self._parse_dashboard(body)
+        with self._lock:
+            dashboard_id = str(next(self._ids))
+            content.update(dashboardId=dashboard_id, owner=owner, created=_now_iso())
+            content.setdefault("description", "")
+            content.setdefault("role", "")
+            content.setdefault("tabs", [])
+            stored = {
+                "folder": folder,
+                "content": content,
+                "hash": self._hash(content),
+                "updated_at": int(time.time() * 1e6),
+            }
+            self.dashboards[(org, dashboard_id)] = stored
+            return self._details(stored)
+
+    def update_dashboard(
+        self, org: str, dashboard_id: str, body: Any, hash_: str | None
+    ) -> dict[str, Any]:
+        content = self._parse_dashboard(body)
+        with self._lock:
+            stored = self._stored(org, dashboard_id)
+            if not hash_:
+                raise ApiError(
+                    500,
+                    "Request to update existing dashboard with missing or invalid hash value. BUG",
+                )
+            if hash_ != stored["hash"]:
+                raise ApiError(409, "Conflict: Failed to save due to concurrent changes.")
+            kept = {k: stored["content"][k] for k in ("dashboardId", "owner", "created")}
+            content.update(kept)
+            stored.update(
+                content=content, hash=self._hash(content), updated_at=int(time.time() * 1e6)
+            )
+            return self._details(stored)
+
+    def get_dashboard(self, org: str, dashboard_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._details(self._stored(org, dashboard_id))
+
+    def list_dashboards(self, org: str, folder: str | None, title: str | None) -> dict[str, Any]:
+        with self._lock:
+            items = []
+            for (row_org, dashboard_id), stored in self.dashboards.items():
+                content = stored["content"]
+                if row_org != org:
+                    continue
+                if folder is not None and stored["folder"] != folder:
+                    continue
+                if title and title.lower() not in content["title"].lower():
+                    continue
+                items.append(
+                    {
+                        "folder_id": stored["folder"],
+                        "folder_name": stored["folder"].title(),
+                        "dashboard_id": dashboard_id,
+                        "title": content["title"],
+                        "description": content.get("description", ""),
+                        "role": content.get("role", ""),
+                        "owner": content.get("owner", ""),
+                        "created": content["created"],
+                        "hash": stored["hash"],
+                        "version": 5,
+                        "updatedAt": stored["updated_at"],
+                    }
+                )
+            return {"dashboards": items}
+
+    # alert destinations
+    def create_destination(self, org: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or not body.get("name") or not body.get("url"):
+            raise ApiError(400, "Destination name and url are required")
+        with self._lock:
+            self.destinations[(org, body["name"])] = copy.deepcopy(body)
+        return {"code": 200, "message": "Destination saved"}
+
+    def list_destinations(self, org: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(d) for (o, _), d in self.destinations.items() if o == org]
+
+    # alerts
+    def _check_alert(self, org: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("destinations"), list):
+            raise ApiError(400, "Error parsing request body")
+        name = str(body.get("name", "")).strip()
+        if not name or not body.get("stream_name"):
+            raise ApiError(400, "Alert name is required")
+        if "/" in name:
+            raise ApiError(400, "Alert name cannot contain '/'")
+        if ALERT_NAME_FORBIDDEN.search(name):
+            raise ApiError(
+                400,
+                "Alert name cannot contain ':', '#', '?', '&', '%', quotes and space characters",
+            )
+        if not body["destinations"]:
+            raise ApiError(400, "Alert destinations is required")
+        for destination in body["destinations"]:
+            if (org, destination) not in self.destinations:
+                raise ApiError(400, f"Alert destination {destination} not found")
+        alert = copy.deepcopy(body)
+        alert.update(name=name, org_id=org)
+        return alert
+
+    def create_alert(self, org: str, folder: str, body: Any) -> dict[str, Any]:
+        with self._lock:
+            alert = self._check_alert(org, body)
+            for (row_org, _), existing in self.alerts.items():
+                if row_org == org and existing["name"] == alert["name"]:
+                    raise ApiError(409, "Alert already exists")
+            alert_id = f"2{next(self._ids):026d}"[:27]
+            alert.update(id=alert_id, folder_id=folder, updated_at=int(time.time()))
+            self.alerts[(org, alert_id)] = alert
+        return {"code": 200, "message": "Alert saved", "id": alert_id}
+
+    def update_alert(self, org: str, alert_id: str, body: Any) -> dict[str, Any]:
+        with self._lock:
+            existing = self.alerts.get((org, alert_id))
+            if existing is None:
+                raise ApiError(404, "Alert not found")
+            alert = self._check_alert(org, body)
+            alert.update(id=alert_id, folder_id=existing["folder_id"], updated_at=int(time.time()))
+            self.alerts[(org, alert_id)] = alert
+        return {"code": 200, "message": "Alert Updated"}
+
+    def get_alert(self, org: str, alert_id: str) -> dict[str, Any]:
+        with self._lock:
+            alert = self.alerts.get((org, alert_id))
+            if alert is None:
+                raise ApiError(404, "Alert not found")
+            return {k: v for k, v in copy.deepcopy(alert).items() if k != "folder_id"}
+
+    def list_alerts(self, org: str) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "list": [
+                    {
+                        "alert_id": alert_id,
+                        "folder_id": alert["folder_id"],
+                        "folder_name": alert["folder_id"].title(),
+                        "name": alert["name"],
+                        "owner": alert.get("owner"),
+                        "description": alert.get("description") or None,
+                        "condition": alert.get("query_condition"),
+                        "last_triggered_at": None,
+                        "last_satisfied_at": None,
+                    }
+                    for (row_org, alert_id), alert in self.alerts.items()
+                    if row_org == org
+                ]
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything stored, for tests that compare two provisioning runs."""
+        with self._lock:
+            return copy.deepcopy(
+                {
+                    "dashboards": {k[1]: v for k, v in self.dashboards.items()},
+                    "alerts": {k[1]: v for k, v in self.alerts.items()},
+                }
+            )

@@ -1,0 +1,190 @@
+"""The emulator's management, metrics and SQL surfaces behave as OpenObserve's do."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
+
+from scripts.openobserve_api import OpenObserve, OpenObserveError
+from scripts.provision import DASHBOARDS_DIR, load_json
+from tests.openobserve_emulator import OpenObserveEmulator, kv
+from tests.openobserve_search import histogram_step_s
+
+NOW_US = 1_700_000_000_000_000
+
+
+@pytest.fixture
+def api(emulator: OpenObserveEmulator) -> OpenObserve:
+    return OpenObserve(emulator.url, "acme", emulator.auth_token)
+
+
+def status_of(call: object, *args: object) -> tuple[int | None, str]:
+    with pytest.raises(OpenObserveError) as failure:
+        call(*args)  # type: ignore[operator]
+    return failure.value.status, str(failure.value)
+
+
+def test_dashboards_are_created_listed_and_updated_with_their_hash(api: OpenObserve) -> None:
+    (dashboard,) = load_json(DASHBOARDS_DIR)
+    created = api.call("POST", "/api/acme/dashboards", dashboard, {"folder": "default"})
+    dashboard_id = created["v5"]["dashboardId"]
+    assert created["version"] == 5 and created["v5"]["owner"] == "root@example.com"
+    (listed,) = api.call("GET", "/api/acme/dashboards")["dashboards"]
+    assert listed["dashboard_id"] == dashboard_id and listed["hash"] == created["hash"]
+    path = f"/api/acme/dashboards/{dashboard_id}"
+    assert api.call("GET", path)["v5"]["tabs"] == dashboard["tabs"]
+
+    edited = {**dashboard, "description": "edited"}
+    assert status_of(api.call, "PUT", path, edited)[0] == 500  # no hash: OpenObserve's "BUG"
+    assert status_of(api.call, "PUT", path, edited, {"hash": "1"})[0] == 409
+    updated = api.call("PUT", path, edited, {"hash": created["hash"]})
+    assert updated["v5"]["description"] == "edited" and updated["hash"] != created["hash"]
+    assert updated["v5"]["dashboardId"] == dashboard_id
+
+
+def test_malformed_dashboards_are_refused_like_openobserve(api: OpenObserve) -> None:
+    (dashboard,) = load_json(DASHBOARDS_DIR)
+    no_layout = copy.deepcopy(dashboard)
+    del no_layout["tabs"][0]["panels"][0]["layout"]
+    no_legend = copy.deepcopy(dashboard)
+    del no_legend["tabs"][1]["panels"][0]["config"]["show_legends"]
+    for body in (no_layout, no_legend, {"version": 5, "title": ""}):
+        status, message = status_of(api.call, "POST", "/api/acme/dashboards", body)
+        assert status == 400 and message.endswith("Error parsing request body")
+    assert api.call("GET", "/api/acme/dashboards") == {"dashboards": []}
+
+
+def alert(**changes: object) -> dict[str, object]:
+    return {
+        "name": "cost",
+        "stream_type": "traces",
+        "stream_name": "default",
+        "query_condition": {"type": "sql", "sql": 'SELECT 1 FROM "default"'},
+        "trigger_condition": {"period": 10, "operator": ">=", "threshold": 1, "frequency": 5},
+        "destinations": ["oncall"],
+        **changes,
+    }
+
+
+def test_alerts_need_an_existing_destination_and_a_plain_name(
+    api: OpenObserve, emulator: OpenObserveEmulator
+) -> None:
+    path = "/api/v2/acme/alerts"
+    refusals = {
+        "Alert destinations is required": alert(destinations=[]),
+        "Alert destination oncall not found": alert(),
+    }
+    for message, body in refusals.items():
+        assert status_of(api.call, "POST", path, body) == (
+            400,
+            f"OpenObserve answered 400 to POST {path}: {message}",
+        )
+    api.call("POST", "/api/acme/alerts/destinations", {"name": "oncall", "url": "http://x/"})
+    assert status_of(api.call, "POST", path, alert(name="hourly cost"))[0] == 400
+    assert status_of(api.call, "POST", path, alert(name="a/b"))[0] == 400
+    api.call("POST", path, alert())
+    assert status_of(api.call, "POST", path, alert())[0] == 409
+    (listed,) = api.call("GET", path)["list"]
+    assert listed["name"] == "cost"
+    api.call("PUT", f"{path}/{listed['alert_id']}", alert(description="spend"))
+    assert api.call("GET", f"{path}/{listed['alert_id']}")["description"] == "spend"
+    assert [d["name"] for d in api.call("GET", "/api/acme/alerts/destinations")] == ["oncall"]
+
+
+def metrics_request() -> bytes:
+    request = ExportMetricsServiceRequest()
+    resource_metrics = request.resource_metrics.add()
+    resource_metrics.resource.attributes.append(kv("service.name", "app"))
+    scope = resource_metrics.scope_metrics.add()
+    scope.scope.name = "signaltometrics"
+    requests = scope.metrics.add(name="openrouter.requests")
+    requests.sum.aggregation_temporality = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    requests.sum.is_monotonic = True
+    point = requests.sum.data_points.add(as_int=3, time_unix_nano=NOW_US * 1000)
+    point.attributes.append(kv("gen_ai.request.model", "a/x"))
+    latency = scope.metrics.add(name="gen_ai.client.operation.duration")
+    latency.histogram.aggregation_temporality = AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
+    latency.histogram.data_points.add(
+        count=6,
+        sum=7.5,
+        min=0.5,
+        max=3.0,
+        explicit_bounds=[1.0, 2.5],
+        bucket_counts=[1, 2, 3],
+        time_unix_nano=NOW_US * 1000,
+    )
+    return request.SerializeToString()
+
+
+def test_otlp_metrics_become_one_stream_per_metric(
+    api: OpenObserve, emulator: OpenObserveEmulator
+) -> None:
+    from tests.test_openobserve_emulator import post
+
+    assert post(emulator, metrics_request(), path="/api/acme/v1/metrics")[0] == 200
+    (counter,) = emulator.metric_rows("openrouter_requests")
+    assert counter["__name__"] == "openrouter_requests"
+    assert (counter["value"], counter["gen_ai_request_model"]) == (3.0, "a/x")
+    assert counter["service_name"] == "app" and counter["_timestamp"] == NOW_US
+    assert counter["aggregation_temporality"] == "AGGREGATION_TEMPORALITY_DELTA"
+    buckets = emulator.metric_rows("gen_ai_client_operation_duration_bucket")
+    assert [(row["le"], row["value"]) for row in buckets] == [
+        ("1", 1.0),
+        ("2.5", 3.0),
+        ("inf", 6.0),
+    ]
+    for suffix, value in (("count", 6.0), ("sum", 7.5), ("min", 0.5), ("max", 3.0)):
+        (row,) = emulator.metric_rows(f"gen_ai_client_operation_duration_{suffix}")
+        assert row["value"] == value
+    sql = 'SELECT SUM(value) AS n FROM "openrouter_requests"'
+    assert api.search(sql, NOW_US - 1, NOW_US + 1, "metrics") == [{"n": 3.0}]
+    assert api.search(sql, NOW_US - 1, NOW_US + 1, "traces") == []  # another namespace
+
+
+def test_sql_runs_as_in_openobserve(api: OpenObserve, emulator: OpenObserveEmulator) -> None:
+    rows = [
+        {"_timestamp": NOW_US + i * 20_000_000, "m": "a" if i % 2 else "b", "duration": i * 100}
+        for i in range(6)
+    ]
+    emulator.ingest("acme", "s", rows)
+    window = (NOW_US, NOW_US + 3_600_000_000)
+    assert histogram_step_s(*window) == 60
+    hits = api.search(
+        'SELECT histogram(_timestamp) AS t, COUNT(*) AS n FROM "s" GROUP BY t ORDER BY t', *window
+    )
+    assert hits == [
+        {"t": "2023-11-14T22:13:00", "n": 2},
+        {"t": "2023-11-14T22:14:00", "n": 3},
+        {"t": "2023-11-14T22:15:00", "n": 1},
+    ]
+    grouped = api.search(
+        'SELECT m, approx_percentile_cont(duration, 0.5) AS p50 FROM "s" GROUP BY m ORDER BY m',
+        *window,
+    )
+    assert grouped == [{"m": "a", "p50": 300.0}, {"m": "b", "p50": 200.0}]
+    for sql, complaint in (
+        ('SELECT nope FROM "s"', "No field named nope"),
+        ('DELETE FROM "s"', "Only SELECT statements are supported"),
+    ):
+        status, message = status_of(api.search, sql, *window)
+        assert status == 400 and complaint in message
+
+
+def test_stream_schema_lists_columns_with_types(
+    api: OpenObserve, emulator: OpenObserveEmulator
+) -> None:
+    emulator.ingest("acme", "s", [{"_timestamp": NOW_US, "gen_ai_usage_cost": "0.1"}])
+    schema = api.call("GET", "/api/acme/streams/s/schema", None, {"type": "traces"})
+    assert schema["schema"] == [
+        {"name": "_timestamp", "type": "Int64"},
+        {"name": "gen_ai_usage_cost", "type": "Utf8"},
+    ]
+    status, _ = status_of(
+        api.call, "GET", "/api/acme/streams/none/schema", None, {"type": "traces"}
+    )
+    assert status == 404
