@@ -24,26 +24,16 @@ import grpc
 import psutil
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from scripts.collector_process import Collector, PeakRss, wait_for
+from tests.openobserve_emulator import OpenObserveEmulator, kv
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 
 
 # --- realistic spans --------------------------------------------------------------------
-
-
-def _kv(key: str, value: Any) -> KeyValue:
-    any_value = AnyValue()
-    if isinstance(value, bool):
-        any_value.bool_value = value
-    elif isinstance(value, int):
-        any_value.int_value = value
-    else:
-        any_value.string_value = str(value)
-    return KeyValue(key=key, value=any_value)
 
 
 def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyValue]:
@@ -77,20 +67,20 @@ def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyVal
         },
     }
     return [
-        _kv("llm.system", "openai"),
-        _kv("input.value", json.dumps(request)),
-        _kv("input.mime_type", "application/json"),
-        _kv("output.value", json.dumps(response)),
-        _kv("output.mime_type", "application/json"),
-        _kv("llm.invocation_parameters", '{"model": "openai/gpt-4o-mini", "temperature": 0.2}'),
-        _kv("llm.model_name", "openai/gpt-4o-mini"),
-        _kv("llm.token_count.prompt", 25 * messages),
-        _kv("llm.token_count.completion", 400),
-        _kv("llm.token_count.total", 25 * messages + 400),
-        _kv("llm.token_count.prompt_details.cache_read", 0),
-        _kv("llm.token_count.completion_details.reasoning", 0),
-        _kv("llm.finish_reason", "stop"),
-        _kv("openinference.span.kind", "LLM"),
+        kv("llm.system", "openai"),
+        kv("input.value", json.dumps(request)),
+        kv("input.mime_type", "application/json"),
+        kv("output.value", json.dumps(response)),
+        kv("output.mime_type", "application/json"),
+        kv("llm.invocation_parameters", '{"model": "openai/gpt-4o-mini", "temperature": 0.2}'),
+        kv("llm.model_name", "openai/gpt-4o-mini"),
+        kv("llm.token_count.prompt", 25 * messages),
+        kv("llm.token_count.completion", 400),
+        kv("llm.token_count.total", 25 * messages + 400),
+        kv("llm.token_count.prompt_details.cache_read", 0),
+        kv("llm.token_count.completion_details.reasoning", 0),
+        kv("llm.finish_reason", "stop"),
+        kv("openinference.span.kind", "LLM"),
     ]
 
 
@@ -104,7 +94,7 @@ def export_requests(
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add()
         resource_spans.resource.attributes.extend(
-            [_kv("service.name", "bench"), _kv("telemetry.sdk.language", "python")]
+            [kv("service.name", "bench"), kv("telemetry.sdk.language", "python")]
         )
         scope = resource_spans.scope_spans.add()
         scope.scope.name = "openinference.instrumentation.openai"
@@ -152,8 +142,6 @@ def run_through_collector(
     total: int, edit: Callable[[dict[str, Any]], None] | None, batch: int = 200, messages: int = 2
 ) -> dict[str, float]:
     """Send `total` spans through a fresh collector into the emulator; CPU, RSS, wall time."""
-    from tests.openobserve_emulator import OpenObserveEmulator
-
     requests = list(export_requests(total, batch, messages))
     with OpenObserveEmulator(ids_only=True) as sink, tempfile.TemporaryDirectory() as tmp:
         collector = Collector(
@@ -324,7 +312,6 @@ def app_bench_services() -> Iterator[tuple[str, Any, Collector]]:
     import sys
 
     from tests.harness import free_port
-    from tests.openobserve_emulator import OpenObserveEmulator
 
     port = free_port()
     simulator = subprocess.Popen(
@@ -505,8 +492,6 @@ class SinkProcess:
 
     @property
     def auth_token(self) -> str:
-        from tests.openobserve_emulator import OpenObserveEmulator
-
         return OpenObserveEmulator.basic_token("root@example.com", "Complexpass#123")
 
     def stats(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.openrouter_simulator import OpenRouterSimulator
-from tests.harness import Collector, ScenarioRun, run_scenarios, wait_for
+from tests.harness import Collector, ScenarioRun, emulator_settings, run_scenarios, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
 
@@ -27,12 +27,7 @@ def simulator() -> Iterator[OpenRouterSimulator]:
 @pytest.fixture
 def collector_env(emulator: OpenObserveEmulator) -> dict[str, str]:
     """A .env (as a dict) pointing the collector at the emulator."""
-    return {
-        "OPENOBSERVE_URL": emulator.url,
-        "OPENOBSERVE_ORG": "acme",
-        "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
-        "OPENOBSERVE_STREAM": "llm_traces",
-    }
+    return emulator_settings(emulator)
 
 
 @pytest.fixture
@@ -70,12 +65,7 @@ def llm_traffic(
 ) -> Iterator[tuple[OpenObserveEmulator, ScenarioRun]]:
     """The emulator after TRAFFIC went through a collector, spans and derived metrics in."""
     with OpenObserveEmulator() as emulator:
-        env = {
-            "OPENOBSERVE_URL": emulator.url,
-            "OPENOBSERVE_ORG": "acme",
-            "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
-            "OPENOBSERVE_STREAM": "llm_traces",
-        }
+        env = emulator_settings(emulator)
         collector = Collector(tmp_path_factory.mktemp("collector"), env).start()
         try:
             run = run_scenarios(emulator, collector, TRAFFIC)

@@ -32,6 +32,22 @@ def child_env(**extra: Any) -> dict[str, str]:
     }
 
 
+def emulator_settings(emulator: Any, **extra: str) -> dict[str, str]:
+    """.env values that point at `emulator` (org `acme`, stream `llm_traces`), plus `extra`."""
+    return {
+        "OPENOBSERVE_URL": emulator.url,
+        "OPENOBSERVE_ORG": "acme",
+        "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
+        "OPENOBSERVE_STREAM": "llm_traces",
+        **extra,
+    }
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    return path
+
+
 def run_app(
     args: list[str], env: dict[str, Any], timeout_s: float = 60.0
 ) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from scripts import provision
 from scripts.settings import SETTINGS
 from tests.contract import contract_schema
+from tests.harness import emulator_settings, write_env_file
 from tests.openobserve_emulator import OpenObserveEmulator
 from tests.openobserve_search import check_sql
 
@@ -59,16 +60,7 @@ def test_dashboard_covers_spend_latency_tokens_errors_and_rate_limits() -> None:
 
 
 def settings_env(emulator: OpenObserveEmulator, tmp_path: Path, **extra: str) -> Path:
-    env = {
-        "OPENOBSERVE_URL": emulator.url,
-        "OPENOBSERVE_ORG": "acme",
-        "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
-        "OPENOBSERVE_STREAM": "llm_traces",
-        **extra,
-    }
-    path = tmp_path / ".env"
-    path.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
-    return path
+    return write_env_file(tmp_path / ".env", emulator_settings(emulator, **extra))
 
 
 def run(command: Any, env_file: Path, *args: str) -> Any:

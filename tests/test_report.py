@@ -12,19 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from scripts import provision, report
-from tests.harness import ScenarioRun
+from tests.harness import ScenarioRun, emulator_settings, write_env_file
 from tests.openobserve_emulator import OpenObserveEmulator
 
 Group = tuple[str, str | None]  # requested model, provider
 
 
 def env_file(emulator: OpenObserveEmulator, tmp_path: Path, stream: str = "llm_traces") -> Path:
-    path = tmp_path / ".env"
-    path.write_text(
-        f"OPENOBSERVE_URL={emulator.url}\nOPENOBSERVE_ORG=acme\n"
-        f"OPENOBSERVE_AUTH_TOKEN={emulator.auth_token}\nOPENOBSERVE_STREAM={stream}\n"
-    )
-    return path
+    values = emulator_settings(emulator, OPENOBSERVE_STREAM=stream)
+    return write_env_file(tmp_path / ".env", values)
 
 
 def run_report(emulator: OpenObserveEmulator, tmp_path: Path, *args: str) -> Any:
