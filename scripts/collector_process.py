@@ -52,6 +52,19 @@ def wait_for(
         time.sleep(interval_s)
 
 
+def collector_metric(port: int, name: str, labels: dict[str, str] | None = None) -> float:
+    """Sum of the series of one of the collector's own metrics (its Prometheus endpoint on
+    `port`) whose labels include `labels`."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    wanted = [f'{key}="{value}"' for key, value in (labels or {}).items()]
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith(name + "{") and all(label in line for label in wanted)
+    )
+
+
 class Collector:
     """The built collector binary running a config rendered from `env` (a .env as a dict)."""
 
@@ -98,14 +111,12 @@ class Collector:
                 f"collector binary missing at {COLLECTOR_BINARY}: run scripts/build-collector"
             )
         parsed = self.render()
-        environ = {
+        # As `run-collector` runs it, with only PATH and the host name from outside.
+        base = {
             "PATH": os.environ.get("PATH", ""),
-            # What the rendered config reads with ${env:...}: the secrets, the host name.
-            **render_config.collector_secrets(parsed),
             "HOSTNAME": self.env.get("HOSTNAME", "localhost"),
-            # One memory budget: the Go runtime's soft limit; memory_limiter acts at 80%.
-            "GOMEMLIMIT": f"{parsed['COLLECTOR_MEMORY_LIMIT_MIB']}MiB",
         }
+        environ = render_config.collector_environment(parsed, base)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(COLLECTOR_BINARY), f"--config={self.config_path}"],

@@ -22,7 +22,8 @@ import click
 from app.table import format_table
 from scripts import render_config
 from scripts import settings as settings_mod
-from scripts.openobserve_api import OpenObserve, OpenObserveError
+from scripts.collector_process import collector_metric
+from scripts.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
 
 
 @dataclass
@@ -31,6 +32,13 @@ class Check:
     passed: bool
     detail: str
     fix: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[], Check]
+    needs: tuple[str, ...] = ()  # checks that must have passed first
 
 
 class Doctor:
@@ -45,21 +53,33 @@ class Doctor:
         self.checks: list[Check] = []
 
     def run(self) -> list[Check]:
-        steps: list[tuple[str, Callable[[], Check]]] = [
-            (".env", self.check_env),
-            ("render", self.check_render),
-            ("collector validate", self.check_validate),
-            ("collector health", self.check_health),
-            ("canary in OpenObserve", self.check_canary),
+        steps = [
+            Step(".env", self.check_env),
+            Step("render", self.check_render, (".env",)),
+            Step("collector validate", self.check_validate, ("render",)),
+            Step("collector health", self.check_health, ("collector validate",)),
+            # The two credentials are checked apart, so that doctor names the one to fix.
+            Step("ingest credential", self.check_ingest_credential, (".env",)),
+            Step("API credential", self.check_api_credential, (".env",)),
+            Step("collector backlog", self.check_backlog, ("collector health",)),
+            Step(
+                "canary in OpenObserve",
+                self.check_canary,
+                ("collector health", "ingest credential", "API credential"),
+            ),
         ]
-        for name, step in steps:
-            if self.checks and not self.checks[-1].passed:
-                self.checks.append(Check(name, False, "skipped: an earlier check failed"))
+        passed: set[str] = set()
+        for step in steps:
+            if not all(need in passed for need in step.needs):
+                self.checks.append(Check(step.name, False, "skipped: an earlier check failed"))
                 continue
             try:
-                self.checks.append(step())
+                check = step.run()
             except Exception as error:  # a check must report, never crash the doctor
-                self.checks.append(Check(name, False, f"{type(error).__name__}: {error}"))
+                check = Check(step.name, False, f"{type(error).__name__}: {error}")
+            self.checks.append(check)
+            if check.passed:
+                passed.add(step.name)
         return self.checks
 
     def check_env(self) -> Check:
@@ -73,6 +93,10 @@ class Doctor:
     def check_render(self) -> Check:
         assert self.settings is not None
         self.config_text = render_config.render(self.settings)
+        secrets = [str(self.settings[k]) for k in settings_mod.SECRET_KEYS if self.settings[k]]
+        leaked = [secret for secret in secrets if secret in self.config_text]
+        if leaked:
+            return Check("render", False, f"{len(leaked)} secret value(s) in the rendered config")
         return Check("render", True, f"{len(self.config_text.splitlines())} lines, no secrets")
 
     def check_validate(self) -> Check:
@@ -94,9 +118,69 @@ class Doctor:
                 "collector health",
                 False,
                 f"{url}: {getattr(error, 'reason', error)}",
-                "start the collector (docker compose up, or scripts/demo for a local run)",
+                "start the collector (run-collector, docker compose up, or scripts/demo)",
             )
         return Check("collector health", status == 200, f"{url} answered {status}")
+
+    def check_ingest_credential(self) -> Check:
+        """An empty export with the collector's credential, straight to OpenObserve."""
+        settings = self._settings_with("OPENOBSERVE_AUTH_TOKEN")
+        org = settings["OPENOBSERVE_ORG"]
+        ingest = OpenObserve(settings["OPENOBSERVE_URL"], org, settings["OPENOBSERVE_AUTH_TOKEN"])
+        try:
+            ingest.ingest_nothing()
+        except OpenObserveError as error:
+            return Check("ingest credential", False, str(error), _ingest_fix(error, org))
+        return Check("ingest credential", True, f"OPENOBSERVE_AUTH_TOKEN may ingest into '{org}'")
+
+    def check_api_credential(self) -> Check:
+        """A schema read with the API credential: 404 (no data yet) still proves it."""
+        settings = self._settings_with("OPENOBSERVE_ORG")
+        key = (
+            "OPENOBSERVE_API_TOKEN"
+            if settings["OPENOBSERVE_API_TOKEN"]
+            else "OPENOBSERVE_AUTH_TOKEN"
+        )
+        stream, org = settings["OPENOBSERVE_STREAM"], settings["OPENOBSERVE_ORG"]
+        try:
+            OpenObserve.from_settings(settings).stream_schema(stream)
+        except OpenObserveError as error:
+            if error.status != 404:
+                return Check("API credential", False, str(error), _api_fix(error, key, org))
+            return Check("API credential", True, f"{key} may read '{org}' (no data there yet)")
+        return Check("API credential", True, f"{key} may read '{org}'")
+
+    def check_backlog(self) -> Check:
+        """Spans waiting in the collector's queue, and how old the backlog may be."""
+        assert self.settings is not None
+        queued = collector_metric(
+            self.settings["COLLECTOR_METRICS_PORT"],
+            "otelcol_exporter_queue_size",
+            {"exporter": "otlp_http/openobserve"},
+        )
+        if not queued:
+            return Check("collector backlog", True, "nothing waiting to be sent")
+        window_h = self.settings["OPENOBSERVE_INGEST_WINDOW_HOURS"]
+        try:
+            age_h = delivery_lag_hours(self.settings)
+        except OpenObserveError as error:
+            return Check(
+                "collector backlog", True, f"{queued:.0f} spans queued; age unknown: {error}"
+            )
+        if age_h is None:
+            detail = f"{queued:.0f} spans queued; none delivered in the last {window_h} h"
+            return Check("collector backlog", True, detail)
+        detail = f"{queued:.0f} spans queued; newest delivered span {age_h:.1f} h old"
+        if age_h > 0.8 * window_h:
+            return Check(
+                "collector backlog",
+                False,
+                detail,
+                f"OpenObserve drops spans older than {window_h} h (ZO_INGEST_ALLOWED_UPTO, "
+                "OPENOBSERVE_INGEST_WINDOW_HOURS): restore delivery (the collector log names "
+                "the failing status) or raise ZO_INGEST_ALLOWED_UPTO on the server",
+            )
+        return Check("collector backlog", True, detail)
 
     def check_canary(self) -> Check:
         assert self.settings is not None
@@ -108,15 +192,9 @@ class Doctor:
             try:
                 hits = search_spans(self.settings, name, sent_at_us)
             except OpenObserveError as error:
-                if error.status in (401, 403):
-                    return Check(
-                        "canary in OpenObserve",
-                        False,
-                        f"OpenObserve answered {error.status} to the search",
-                        "OPENOBSERVE_AUTH_TOKEN is wrong for OPENOBSERVE_ORG: "
-                        "the collector's exports are being rejected too",
-                    )
-                raise
+                if not not_there_yet(error):
+                    raise
+                hits = []  # the stream (or org) is created by the canary's own arrival
             if hits:
                 return Check("canary in OpenObserve", True, f"'{name}' arrived")
             if time.monotonic() > deadline:
@@ -127,6 +205,52 @@ class Doctor:
                     "read the collector log: 'Exporting failed' names the HTTP status",
                 )
             time.sleep(0.5)
+
+    def _settings_with(self, key: str) -> dict[str, Any]:
+        assert self.settings is not None
+        if not self.settings.get(key):
+            raise settings_mod.SettingsError(
+                key, "a value to reach OpenObserve (required, not set)"
+            )
+        return self.settings
+
+
+def _ingest_fix(error: OpenObserveError, org: str) -> str:
+    if error.status in (401, 403):
+        return (
+            f"OPENOBSERVE_AUTH_TOKEN is not accepted for ingestion into '{org}': use Basic "
+            "base64(email:passcode) from OpenObserve's ingestion page, or an o2oi_ org token"
+        )
+    if error.status == 404:
+        return f"OPENOBSERVE_ORG '{org}' does not exist and this credential cannot create it"
+    return "check OPENOBSERVE_URL and that OpenObserve is up"
+
+
+def _api_fix(error: OpenObserveError, key: str, org: str) -> str:
+    if error.status in (401, 403):
+        return (
+            f"{key} is refused by OpenObserve's API for '{org}': set OPENOBSERVE_API_TOKEN to "
+            "Basic base64(email:password) of a user of the org (ingestion passcodes and o2oi_ "
+            "tokens only work for ingestion)"
+        )
+    return "check OPENOBSERVE_URL and that OpenObserve is up"
+
+
+def delivery_lag_hours(settings: dict[str, Any]) -> float | None:
+    """Hours since the newest span that reached the stream within the ingest window (None
+    when none did): while the collector holds a backlog, about the age of its oldest span."""
+    openobserve = OpenObserve.from_settings(settings)
+    now_us = int(time.time() * 1e6)
+    window_us = settings["OPENOBSERVE_INGEST_WINDOW_HOURS"] * 3_600_000_000
+    sql = f'SELECT MAX(_timestamp) AS newest FROM "{settings["OPENOBSERVE_STREAM"]}"'
+    try:
+        hits = openobserve.search(sql, now_us - window_us, now_us + 1)
+    except OpenObserveError as error:
+        if not not_there_yet(error):
+            raise
+        return None
+    newest = hits[0].get("newest") if hits else None
+    return None if newest is None else (now_us - newest) / 3_600_000_000
 
 
 def send_canary(name: str, settings: dict[str, Any]) -> None:

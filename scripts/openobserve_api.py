@@ -32,26 +32,41 @@ class OpenObserve:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> OpenObserve:
-        """From validated settings; a forwarding agent's .env may lack the org or token."""
-        for key in ("OPENOBSERVE_ORG", "OPENOBSERVE_AUTH_TOKEN"):
-            if not settings.get(key):
-                raise SettingsError(key, "a value to reach OpenObserve (required, not set)")
-        return cls(
-            settings["OPENOBSERVE_URL"],
-            settings["OPENOBSERVE_ORG"],
-            settings["OPENOBSERVE_AUTH_TOKEN"],
-        )
+        """The API with the API credential (OPENOBSERVE_API_TOKEN, else the ingestion one);
+        a forwarding agent's .env may lack the org or token."""
+        if not settings.get("OPENOBSERVE_ORG"):
+            raise SettingsError(
+                "OPENOBSERVE_ORG", "a value to reach OpenObserve (required, not set)"
+            )
+        token = api_token(settings)
+        if not token:
+            raise SettingsError(
+                "OPENOBSERVE_API_TOKEN", "a value to reach OpenObserve's API (required, not set)"
+            )
+        return cls(settings["OPENOBSERVE_URL"], settings["OPENOBSERVE_ORG"], token)
+
+    def ingest_nothing(self) -> None:
+        """An empty OTLP export to the trace ingest endpoint: does the server take this
+        credential for ingestion into this org? (It stores nothing.)"""
+        self.call("POST", f"/api/{self.org}/v1/traces", b"", content_type="application/x-protobuf")
 
     def call(
-        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> Any:
-        """`method` `path` (relative to the base URL) with a JSON body; the JSON answer."""
+        """`method` `path` (relative to the base URL) with a JSON body (or raw bytes); the
+        JSON answer."""
         target = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             target,
             method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": self._auth_token, "Content-Type": "application/json"},
+            data=data,
+            headers={"Authorization": self._auth_token, "Content-Type": content_type},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
@@ -64,7 +79,14 @@ class OpenObserve:
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
             raise OpenObserveError(f"cannot reach OpenObserve at {self.url}: {reason}") from None
-        return json.loads(payload) if payload else None
+        if not payload or not response.headers.get_content_type().endswith("json"):
+            return None
+        return json.loads(payload)
+
+    def stream_schema(self, stream: str, stream_type: str = "traces") -> dict[str, Any]:
+        """A stream's schema; OpenObserveError 404 when the stream has no data yet."""
+        path = f"/api/{self.org}/streams/{stream}/schema"
+        return self.call("GET", path, None, {"type": stream_type}) or {}
 
     def search(
         self, sql: str, start_us: int, end_us: int, stream_type: str = "traces"
@@ -75,10 +97,27 @@ class OpenObserve:
         return answer.get("hits", [])
 
 
+def not_there_yet(error: OpenObserveError) -> bool:
+    """An answer before the first span landed: the stream is missing (a search answers 400
+    with error code 20002 "Search stream not found") or, for a new org, the org itself (404
+    "Organization not found" until its first ingestion creates it)."""
+    text = str(error).lower()
+    return (error.status == 400 and "stream not found" in text) or (
+        error.status == 404 and "organization not found" in text
+    )
+
+
+def api_token(settings: dict[str, Any]) -> str | None:
+    """The credential for OpenObserve's API: OPENOBSERVE_API_TOKEN, else the ingestion one."""
+    return settings.get("OPENOBSERVE_API_TOKEN") or settings.get("OPENOBSERVE_AUTH_TOKEN")
+
+
 def _message(error: urllib.error.HTTPError) -> str:
-    """OpenObserve's `message` field, else the status phrase: one line, bounded."""
+    """OpenObserve's `message` field, or its plain-text body (the auth layer answers in plain
+    text), else the status phrase: one line, bounded."""
+    body = error.read().decode("utf-8", errors="replace")
     try:
-        text = json.loads(error.read()).get("message") or error.reason
+        text = json.loads(body).get("message") or error.reason
     except (ValueError, AttributeError):
-        text = error.reason
+        text = body.strip() or error.reason
     return " ".join(str(text).split())[:300]

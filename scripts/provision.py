@@ -5,6 +5,11 @@ stored in OpenObserve's own import format and query the stream `default`; provis
 points them at OPENOBSERVE_STREAM, sends the alerts to ALERT_DESTINATION and sets the
 thresholds `.env` holds. Idempotent: what already matches is left alone, so a second run
 changes nothing. Dashboards are matched by title, alerts by name, in the `default` folder.
+
+OpenObserve takes some of it only after the first spans have landed: an alert on a stream
+without data is refused (404 "Stream X not found"), and an org other than `default` does not
+exist until its first ingestion (404 "Organization not found"). Those are deferred, and
+`--wait` retries them until the spans arrive.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,7 +36,8 @@ SHIPPED_STREAM = "default"  # the stream the shipped JSON queries
 # Alerts whose threshold comes from .env: the number their SQL ends with.
 THRESHOLD_SETTINGS = {"openrouter_hourly_cost": "ALERT_HOURLY_COST_USD"}
 TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
-EXIT_FAILED, EXIT_INVALID = 1, 2
+EXIT_FAILED, EXIT_INVALID, EXIT_DEFERRED = 1, 2, 3
+RETRY_INTERVAL_S = 5.0
 
 
 class ProvisionError(Exception):
@@ -41,7 +48,18 @@ class ProvisionError(Exception):
 class Change:
     kind: str  # dashboard | alert
     name: str
-    action: str  # create | update | unchanged
+    action: str  # create | update | unchanged | deferred
+    reason: str = ""
+
+
+def waits_for_data(error: OpenObserveError) -> str | None:
+    """Why OpenObserve cannot take this yet, when the first spans would change that."""
+    text = str(error)
+    if error.status == 404 and "Organization not found" in text:
+        return "the org does not exist until its first spans arrive"
+    if error.status == 404 and re.search(r"Stream \S+ not found", text):
+        return "its stream has no data yet (OpenObserve refuses alerts on it)"
+    return None
 
 
 def load_json(directory: Path) -> list[dict[str, Any]]:
@@ -133,14 +151,19 @@ class Provisioner:
         name = desired["name"]
         path = f"/api/v2/{self.org}/alerts"
         match = next((item for item in listed if item["name"] == name), None)
-        if match is None:
-            self._write("POST", path, desired, {"folder": FOLDER})
-            return Change("alert", name, "create")
-        current = self.api.call("GET", f"{path}/{match['alert_id']}")
-        if contains(current, desired):
-            return Change("alert", name, "unchanged")
-        self._write("PUT", f"{path}/{match['alert_id']}", desired, {})
-        return Change("alert", name, "update")
+        try:
+            if match is None:
+                self._write("POST", path, desired, {"folder": FOLDER})
+                return Change("alert", name, "create")
+            current = self.api.call("GET", f"{path}/{match['alert_id']}")
+            if contains(current, desired):
+                return Change("alert", name, "unchanged")
+            self._write("PUT", f"{path}/{match['alert_id']}", desired, {})
+            return Change("alert", name, "update")
+        except OpenObserveError as error:
+            if (reason := waits_for_data(error)) is None:
+                raise
+            return Change("alert", name, "deferred", reason)
 
     def check_destination(self, name: str) -> None:
         destinations = self.api.call("GET", f"/api/{self.org}/alerts/destinations") or []
@@ -154,12 +177,22 @@ class Provisioner:
 
     def run(self, settings: dict[str, Any]) -> list[Change]:
         """Every shipped dashboard, then every alert (when a destination is set); a bad
-        destination stops the run before anything is written."""
+        destination stops the run before anything is written. In an org OpenObserve has not
+        created yet, everything is deferred."""
         dashboards = desired_dashboards(settings["OPENOBSERVE_STREAM"])
         alerts = desired_alerts(settings) if settings["ALERT_DESTINATION"] else []
-        if alerts:
-            self.check_destination(settings["ALERT_DESTINATION"])
-        listed = self.api.call("GET", f"/api/{self.org}/dashboards", None, {"folder": FOLDER})
+        try:
+            if alerts:
+                self.check_destination(settings["ALERT_DESTINATION"])
+            listed = self.api.call("GET", f"/api/{self.org}/dashboards", None, {"folder": FOLDER})
+        except OpenObserveError as error:
+            if (reason := waits_for_data(error)) is None:
+                raise
+            return [
+                Change(kind, item.get("title") or item["name"], "deferred", reason)
+                for kind, items in (("dashboard", dashboards), ("alert", alerts))
+                for item in items
+            ]
         changes = [self.dashboard(d, listed["dashboards"]) for d in dashboards]
         if alerts:
             existing = self.api.call("GET", f"/api/v2/{self.org}/alerts")["list"]
@@ -168,10 +201,39 @@ class Provisioner:
 
 
 def describe(change: Change, dry_run: bool) -> str:
+    if change.action == "deferred":
+        return f"{change.kind} '{change.name}': deferred: {change.reason}"
     done = {"create": "created", "update": "updated", "unchanged": "unchanged"}[change.action]
     if dry_run and change.action != "unchanged":
         done = f"would be {done}"
     return f"{change.kind} '{change.name}': {done}"
+
+
+def provision_until_done(
+    provisioner: Provisioner, settings: dict[str, Any], wait_s: float
+) -> list[Change]:
+    """Run, and while something is deferred, run again every RETRY_INTERVAL_S for up to
+    `wait_s` seconds. Returns what happened to each item over all runs; each deferral is
+    announced once."""
+    deadline = time.monotonic() + wait_s
+    done: dict[tuple[str, str], Change] = {}
+    announced: set[tuple[str, str]] = set()
+    while True:
+        for change in provisioner.run(settings):
+            key = (change.kind, change.name)
+            earlier = done.get(key)
+            # A create or update in an earlier run stays the item's story: "unchanged" in a
+            # later run only says it is still there.
+            if earlier is None or earlier.action == "deferred" or change.action != "unchanged":
+                done[key] = change
+        deferred = [key for key, change in done.items() if change.action == "deferred"]
+        if not deferred or time.monotonic() + RETRY_INTERVAL_S > deadline:
+            return list(done.values())
+        for key in deferred:
+            if key not in announced:
+                announced.add(key)
+                click.echo(f"{describe(done[key], False)}; retrying for up to {wait_s:.0f}s")
+        time.sleep(RETRY_INTERVAL_S)
 
 
 def _fail(message: str, status: int) -> NoReturn:
@@ -182,11 +244,22 @@ def _fail(message: str, status: int) -> NoReturn:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @render_config.env_file_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
-def main(env_file: Path, dry_run: bool) -> None:
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seconds to keep retrying what OpenObserve takes only after the first spans "
+    "(alerts on a stream without data, a new org).",
+)
+def main(env_file: Path, dry_run: bool, wait_s: float) -> None:
     """Create or update the bundle's dashboards and alerts in OpenObserve.
 
     Running it again changes nothing unless the shipped JSON or .env changed. Alerts need
-    ALERT_DESTINATION; without it only the dashboards are provisioned.
+    ALERT_DESTINATION; without it only the dashboards are provisioned. What OpenObserve
+    cannot take before the first spans arrive is deferred (exit status 3), or retried with
+    --wait.
     """
     try:
         settings = settings_mod.load(env_file if env_file.is_file() else None)
@@ -194,13 +267,16 @@ def main(env_file: Path, dry_run: bool) -> None:
     except settings_mod.SettingsError as error:
         _fail(str(error), EXIT_INVALID)
     try:
-        changes = provisioner.run(settings)
+        changes = provision_until_done(provisioner, settings, 0 if dry_run else wait_s)
     except (OpenObserveError, ProvisionError) as error:
         _fail(str(error), EXIT_FAILED)
     for change in changes:
         click.echo(describe(change, dry_run))
     if not settings["ALERT_DESTINATION"]:
         click.echo("alerts skipped: set ALERT_DESTINATION to an OpenObserve alert destination")
+    if any(change.action == "deferred" for change in changes):
+        click.echo("provision: run it again once spans have arrived (or use --wait)", err=True)
+        sys.exit(EXIT_DEFERRED)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import jinja2
@@ -19,7 +19,7 @@ from scripts import settings as settings_mod
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = ROOT / "collector"
 TEMPLATE_NAME = "config.yaml.j2"
-DEFAULT_OUTPUT = ROOT / "build" / "collector.yaml"
+DEFAULT_OUTPUT = Path("build") / "collector.yaml"  # relative to where it runs
 DEFAULT_COLLECTOR = ROOT / "build" / "otelcol" / "otelcol-openrouter"
 
 # Secrets the template references as ${env:...} (never as values).
@@ -140,9 +140,25 @@ def collector_validate(collector: Path, config_text: str, environ: dict[str, str
     return lines[-1] if lines else f"exit status {result.returncode}"
 
 
-def _fail(message: str) -> None:
-    click.echo(f"render-config: {message}", err=True)
+def fail(message: str, command: str = "render-config") -> NoReturn:
+    click.echo(f"{command}: {message}", err=True)
     sys.exit(EXIT_INVALID)
+
+
+def settings_or_exit(
+    env_file: Path, role: str | None = None, command: str = "render-config"
+) -> dict[str, Any]:
+    """The validated settings of `env_file` (real environment variables win; `role`
+    overrides COLLECTOR_ROLE), or a one-line error and exit status 2."""
+    if env_file != Path(".env") and not env_file.is_file():
+        fail(f"--env-file: no such file: {env_file}", command)
+    try:
+        raw = settings_mod.read_env(env_file if env_file.is_file() else None)
+        if role is not None:
+            raw["COLLECTOR_ROLE"] = role
+        return settings_mod.validate(raw)
+    except settings_mod.SettingsError as error:
+        fail(str(error), command)
 
 
 # Options that render-config and doctor share.
@@ -201,21 +217,13 @@ def main(
     Every invalid setting is reported on one line naming the key; the exit status is
     then 2 and nothing is written.
     """
-    if env_file != Path(".env") and not env_file.is_file():
-        _fail(f"--env-file: no such file: {env_file}")
-    try:
-        raw = settings_mod.read_env(env_file if env_file.is_file() else None)
-        if role is not None:
-            raw["COLLECTOR_ROLE"] = role
-        settings = settings_mod.validate(raw)
-    except settings_mod.SettingsError as error:
-        _fail(str(error))
+    settings = settings_or_exit(env_file, role)
     text = render(settings)
     if check:
         environ = {**os.environ, **collector_secrets(settings)}
         complaint = collector_validate(collector, text, environ)
         if complaint:
-            _fail(f"collector validate failed: {complaint}")
+            fail(f"collector validate failed: {complaint}")
     if helm_values:
         from scripts.helm_values import helm_values as values_for  # it builds on this module
 
@@ -231,6 +239,17 @@ def collector_secrets(settings: dict[str, Any]) -> dict[str, str]:
     """The secrets the rendered file reads with ${env:...}: the collector's process needs
     them in its environment, and no others."""
     return {key: str(settings[key]) for key in COLLECTOR_SECRET_KEYS if settings.get(key)}
+
+
+def collector_environment(settings: dict[str, Any], base: dict[str, str]) -> dict[str, str]:
+    """The collector process's environment: `base`, the secrets the config reads with
+    ${env:...}, and one memory budget (the Go runtime's soft limit; memory_limiter acts at
+    80% of it)."""
+    return {
+        **base,
+        **collector_secrets(settings),
+        "GOMEMLIMIT": f"{settings['COLLECTOR_MEMORY_LIMIT_MIB']}MiB",
+    }
 
 
 if __name__ == "__main__":

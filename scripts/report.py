@@ -1,7 +1,10 @@
 """`report`: one row per requested model and upstream provider, from OpenObserve.
 
-Requests, error rate, p50/p95 latency, time to first token, tokens and spend over a time
-window, read with OpenObserve's search API from the span stream. Columns a stream has
+Requests, error rate, p50/p95 latency, time to first token, tokens and billed spend over a
+time window, read with OpenObserve's search API from the span stream. Spend sums only costs
+OpenRouter reported (`openrouter_cost_status` `reported`, or `reported_zero` for $0):
+OpenObserve writes its own estimate into `gen_ai_usage_cost` where none was reported, and its
+0 tokens on failed calls, so tokens are summed over successful calls. Columns a stream has
 never had (no stream yet, say, so no time to first token) read as empty, not as errors.
 """
 
@@ -44,9 +47,11 @@ SELECT gen_ai_request_model AS model,
        approx_percentile_cont(duration, 0.5) / 1000.0 AS p50_ms,
        approx_percentile_cont(duration, 0.95) / 1000.0 AS p95_ms,
        approx_percentile_cont({gen_ai_response_time_to_first_chunk}, 0.5) AS ttft_p50_s,
-       SUM({gen_ai_usage_input_tokens}) AS input_tokens,
-       SUM({gen_ai_usage_output_tokens}) AS output_tokens,
-       SUM({gen_ai_usage_cost}) AS spend_usd,
+       SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_input_tokens} END) AS input_tokens,
+       SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_output_tokens} END)
+           AS output_tokens,
+       SUM(CASE WHEN {openrouter_cost_status} = 'reported' THEN {gen_ai_usage_cost}
+                WHEN {openrouter_cost_status} = 'reported_zero' THEN 0.0 END) AS spend_usd,
        SUM(CASE WHEN span_status != 'ERROR' AND {openrouter_cost_status} = 'not_reported'
            THEN 1 ELSE 0 END) AS unpriced
 FROM "{stream}"
@@ -97,11 +102,9 @@ def report_sql(stream: str, present: set[str]) -> str:
 
 
 def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
-    """The stream's column names, or None when the stream does not exist (yet)."""
+    """The stream's column names, or None when the stream (or the org) has no data yet."""
     try:
-        answer = openobserve.call(
-            "GET", f"/api/{openobserve.org}/streams/{stream}/schema", None, {"type": "traces"}
-        )
+        answer = openobserve.stream_schema(stream)
     except OpenObserveError as error:
         if error.status == 404:
             return None

@@ -170,16 +170,36 @@ def parse_optional_name(value: str) -> str:
     return parse_name(value) if value else value
 
 
+# OpenObserve's EMAIL_REGEX (src/config/src/utils/str.rs): a root e-mail it refuses stops it.
+OPENOBSERVE_EMAIL = re.compile(
+    r"([a-zA-Z0-9_+\-]+(\.[a-zA-Z0-9_+\-]+)*)@([a-zA-Z0-9]+([\-\.][a-zA-Z0-9]+)*\.[a-zA-Z]{2,63})"
+)
+
+
 def parse_email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s:]+@[^@\s:]+", value):
-        _fail("an e-mail address")
+    if not OPENOBSERVE_EMAIL.fullmatch(value):
+        _fail("an e-mail address OpenObserve accepts (name@example.com: letters, digits, _+-.)")
     return value
 
 
 def parse_root_password(value: str) -> str:
-    if value and (len(value) < 8 or any(ord(ch) < 32 for ch in value)):
-        _fail("at least 8 printable characters (OpenObserve's password policy)")
+    """OpenObserve's `validate_password_strength` (src/config/src/utils/password.rs): 8-128
+    characters with a lowercase and an uppercase ASCII letter, a digit and anything else."""
+    if not value:
+        return value
+    classes = (str.islower, str.isupper, str.isdigit)
+    has = [any(ch.isascii() and test(ch) for ch in value) for test in classes]
+    has_special = any(not (ch.isascii() and ch.isalnum()) for ch in value)
+    if not 8 <= len(value) <= 128 or not all(has) or not has_special or not value.isprintable():
+        _fail(
+            "8-128 printable characters with a lowercase and an uppercase letter, a digit "
+            "and a special character (OpenObserve's password policy)"
+        )
     return value
+
+
+def parse_optional_basic_token(value: str) -> str:
+    return parse_basic_token(value) if value else value
 
 
 ROLES = ("agent", "gateway")
@@ -251,7 +271,25 @@ SETTINGS: tuple[Setting, ...] = (
         parse_basic_token,
         secret=True,
         exporter_only=True,
-        doc="ingestion credentials; the rendered config references it as ${env:...}",
+        doc="ingestion credential of the collector: Basic base64(email:passcode or password, or "
+        "email:o2oi_ org token); the rendered config references it as ${env:...}",
+    ),
+    Setting(
+        "OPENOBSERVE_API_TOKEN",
+        "",
+        "'Basic ' + base64(email:password) or nothing",
+        parse_optional_basic_token,
+        secret=True,
+        doc="API credential of doctor, provision and report (a user's password, or a service "
+        "account's token); empty: OPENOBSERVE_AUTH_TOKEN, which works only if it holds a password",
+    ),
+    Setting(
+        "OPENOBSERVE_INGEST_WINDOW_HOURS",
+        "5",
+        "hours",
+        bounded_int(1, 8760),
+        doc="the server's ZO_INGEST_ALLOWED_UPTO: spans older than this are dropped on arrival; "
+        "doctor warns when the collector's backlog nears it",
     ),
     Setting(
         "OPENOBSERVE_STREAM",
@@ -444,10 +482,12 @@ def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) ->
     if env_file is not None:
         try:
             file_values = dict(dotenv_values(env_file, interpolate=False, encoding="utf-8"))
+            text = env_file.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:
             raise SettingsError(
                 str(env_file), "UTF-8 text", f"a non-UTF-8 byte at offset {error.start}"
             ) from None
+        check_shell_readable(text, file_values, env_file)
     environ = os.environ if environ is None else environ
     raw: dict[str, str] = {}
     for key in _BY_KEY:
@@ -456,6 +496,63 @@ def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) ->
         elif file_values.get(key) is not None:
             raw[key] = file_values[key] or ""
     return raw
+
+
+def check_shell_readable(text: str, values: Mapping[str, str | None], env_file: Path) -> None:
+    """Refuse a line that `set -a; . ./.env` would read differently from python-dotenv: an
+    unquoted value with a space makes the shell run the rest as a command, `$` and backticks
+    expand, `;`, `&` or `|` end the assignment. The value is never echoed."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = ASSIGNMENT.match(line)
+        if match is None or values.get(match["key"]) is None:
+            continue
+        if shell_word(match["rest"]) != values[match["key"]]:
+            raise SettingsError(
+                match["key"],
+                f"a value the shell reads the same ({env_file} line {number}: quote it, "
+                "KEY='...' or KEY=\"...\", so that `set -a; . ./.env` does not split or expand it)",
+            )
+
+
+ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)=(?P<rest>.*)$")
+_SHELL_SPECIAL = frozenset(";&|<>()`$")
+
+
+def shell_word(rest: str) -> str | None:
+    """The value POSIX sh assigns for `KEY=<rest>`, or None when the shell would do more than
+    assign one literal word (split it, expand `$` or backticks, run or redirect something)."""
+    word, i, quote = [], 0, ""
+    while i < len(rest):
+        ch = rest[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+            else:
+                word.append(ch)
+        elif quote == '"':
+            if ch == '"':
+                quote = ""
+            elif ch in "$`":
+                return None
+            elif ch == "\\" and i + 1 < len(rest) and rest[i + 1] in '$`"\\':
+                i += 1
+                word.append(rest[i])
+            else:
+                word.append(ch)
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\" and i + 1 < len(rest):
+            i += 1
+            word.append(rest[i])
+        elif ch.isspace():
+            tail = rest[i:].strip()
+            return "".join(word) if not tail or tail.startswith("#") else None
+        elif ch in _SHELL_SPECIAL:
+            return None
+        else:
+            word.append(ch)
+        i += 1
+    return None if quote else "".join(word)
 
 
 def _shown(setting: Setting, value: str) -> str:

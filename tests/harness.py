@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "ROOT",
     "Collector",
     "child_env",
+    "create_org",
     "free_port",
     "run_app",
     "wait_for",
@@ -33,18 +35,32 @@ def child_env(**extra: Any) -> dict[str, str]:
 
 
 def emulator_settings(emulator: Any, **extra: str) -> dict[str, str]:
-    """.env values that point at `emulator` (org `acme`, stream `llm_traces`), plus `extra`."""
+    """.env values that point at `emulator` (org `acme`, stream `llm_traces`), plus `extra`:
+    the collector ingests with the passcode, the API tools use the password."""
     return {
         "OPENOBSERVE_URL": emulator.url,
         "OPENOBSERVE_ORG": "acme",
-        "OPENOBSERVE_AUTH_TOKEN": emulator.auth_token,
+        "OPENOBSERVE_AUTH_TOKEN": emulator.ingest_token,
+        "OPENOBSERVE_API_TOKEN": emulator.auth_token,
         "OPENOBSERVE_STREAM": "llm_traces",
         **extra,
     }
 
 
+def create_org(emulator: Any, org: str) -> None:
+    """Create `org` the way OpenObserve does: the root user's first ingestion into it."""
+    request = urllib.request.Request(
+        f"{emulator.url}/api/{org}/v1/traces",
+        data=b"",
+        headers={"Authorization": emulator.auth_token, "Content-Type": "application/x-protobuf"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
 def write_env_file(path: Path, values: dict[str, str]) -> Path:
-    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    """A .env as a user writes one: every value single-quoted, so a shell reads it alike."""
+    path.write_text("".join(f"{key}='{value}'\n" for key, value in values.items()))
     return path
 
 
@@ -71,7 +87,9 @@ class ScenarioRun:
         parents = {row["span_id"]: row["operation_name"] for row in rows}
         self._by_scenario: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            scenario = parents.get(row["reference_parent_span_id"], "").removeprefix("scenario ")
+            scenario = parents.get(row.get("reference_parent_span_id", ""), "").removeprefix(
+                "scenario "
+            )
             if row.get("openinference_span_kind") == "LLM":
                 self._by_scenario.setdefault(scenario, []).append(row)
 

@@ -1,4 +1,5 @@
-"""An OpenObserve emulator, faithful to the contract in DESIGN.md.
+"""An OpenObserve emulator, each behaviour derived from OpenObserve's source (the file and
+function are named beside it).
 
 It stores what real OpenObserve would store (one flattened row per span, per stream; one
 row per metric data point, per metric stream: `openobserve_metrics.py`), answers the way
@@ -22,6 +23,7 @@ import urllib.parse
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,7 +36,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from tests.openobserve_management import DEFAULT_FOLDER, ApiError, Management
+from tests import openobserve_genai as genai
+from tests.openobserve_management import DEFAULT_FOLDER, ApiError, Management, StreamNotFound
 
 INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/(?:v1/)?traces$")
 METRICS_INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/v1/metrics$")
@@ -44,6 +47,8 @@ ALERTS_PATH = re.compile(r"^/api/v2/(?P<org>[^/]+)/alerts(?:/(?P<id>[^/]+))?$")
 SCHEMA_PATH = re.compile(r"^/api/(?P<org>[^/]+)/streams/(?P<stream>[^/]+)/schema$")
 DESTINATIONS_PATH = re.compile(r"^/api/(?P<org>[^/]+)/alerts/destinations$")
 MAX_COLUMNS_PER_REQUEST = 1000
+DEFAULT_SEARCH_SIZE = 1000
+DEFAULT_PASSCODE = "Qx7RzP4mTn2Kd9Lw"
 STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 RESERVED_COLUMNS = frozenset(
     {
@@ -75,7 +80,10 @@ class IngestError(Exception):
         self.status = status
 
 
-# --- OpenObserve's flattening rules -------------------------------------------------
+# --- OpenObserve's span rows --------------------------------------------------------
+# src/core/src/traces/mod.rs `handle_otlp_request` builds one `Span` per OTLP span, runs the
+# GenAI processor on LLM spans (`openobserve_genai.py`), and `finalize_and_buffer_trace_span`
+# flattens it (src/config/src/utils/flatten.rs `flatten`) into one row.
 
 
 def normalise_stream_name(name: str | None) -> str:
@@ -86,12 +94,39 @@ def normalise_stream_name(name: str | None) -> str:
 
 
 def flatten_key(key: str) -> str:
-    """Lowercase; every character outside [a-z0-9_] becomes '_'."""
+    """flatten.rs `format_key`: lowercase; every character outside [a-z0-9_] becomes '_'."""
     return re.sub(r"[^a-z0-9_]", "_", key.lower())
 
 
+def rust_float(value: float) -> str:
+    """f64's `to_string` in Rust: shortest round-trip digits, never an exponent, no `.0`."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}[repr(value)]
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def otlp_value(value: AnyValue) -> Any:
+    """src/core/src/ingestion/grpc.rs `get_val`: scalars become strings (bools lowercase,
+    doubles as Rust prints them), arrays lists, maps dicts, bytes UTF-8 text."""
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [otlp_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: otlp_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return value.bytes_value.decode("utf-8", errors="replace")
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind == "double_value":
+        return rust_float(value.double_value)
+    if kind is None:
+        return None
+    return str(getattr(value, kind))
+
+
 def plain_value(value: AnyValue) -> Any:
-    """The JSON-able Python value of an OTLP AnyValue."""
+    """The JSON-able Python value of an OTLP AnyValue, typed (metric point attributes)."""
     kind = value.WhichOneof("value")
     if kind == "array_value":
         return [plain_value(v) for v in value.array_value.values]
@@ -104,64 +139,134 @@ def plain_value(value: AnyValue) -> Any:
     return getattr(value, kind)
 
 
-def column_value(value: AnyValue) -> str | None:
-    """Scalars as strings (bools lowercase), arrays and maps as JSON strings."""
-    plain = plain_value(value)
-    if isinstance(plain, bool):
-        return "true" if plain else "false"
-    if isinstance(plain, (list, dict)):
-        return json.dumps(plain, separators=(",", ":"))
-    return None if plain is None else str(plain)
+def flatten_record(record: dict[str, Any]) -> dict[str, Any]:
+    """flatten.rs `flatten`: nested objects become `parent_child` columns, arrays compact JSON
+    strings, nulls and empty objects or arrays are dropped; keys go through `format_key`."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for child, child_value in value.items():
+                walk(child_value, f"{key}_{flatten_key(child)}" if key else flatten_key(child))
+        elif isinstance(value, list):
+            if value:
+                flat[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        elif value is not None:
+            flat[key] = value
+
+    walk(record, "")
+    return flat
 
 
-def _attributes(
-    attrs: Any, prefix: str = "", collisions: list[tuple[str, str]] | None = None
-) -> dict[str, str | None]:
-    columns: dict[str, str | None] = {}
+def _reserved(key: str) -> bool:
+    return flatten_key(key) in RESERVED_COLUMNS
+
+
+def _resource_map(resource: Any) -> tuple[str | None, dict[str, Any]]:
+    """The resource's service.name, and its other attributes as `service_<key>`
+    (`resource_attribute_key`: `service_attr_<key>` where that would be a reserved column)."""
+    service_name, columns = None, {}
+    for kv in resource:
+        if kv.key == "service.name":
+            service_name = otlp_value(kv.value)
+            continue
+        key = f"service_{kv.key}"
+        columns[f"service_attr_{kv.key}" if _reserved(key) else key] = otlp_value(kv.value)
+    return service_name, columns
+
+
+def _span_attributes(
+    attrs: Any, resource_columns: dict[str, Any], collisions: list[tuple[str, str]] | None
+) -> dict[str, Any]:
+    """`span_attribute_key`: `attr_<key>` where a key would land on a reserved column or a
+    resource column. Keys that flatten alike are reported (OpenObserve keeps one silently)."""
+    taken = {flatten_key(key) for key in resource_columns}
+    attributes: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for kv in attrs:
-        column = prefix + flatten_key(kv.key)
-        if column in RESERVED_COLUMNS:
-            column = "attr_" + column
+        column = flatten_key(kv.key)
+        key = f"attr_{kv.key}" if column in RESERVED_COLUMNS or column in taken else kv.key
         if column in sources and collisions is not None:
-            # OpenObserve keeps one of the two silently; the emulator also reports it.
             collisions.append((sources[column], kv.key))
         sources[column] = kv.key
-        columns[column] = column_value(kv.value)
-    return columns
+        attributes[key] = otlp_value(kv.value)
+    return attributes
+
+
+@dataclass
+class IngestWindow:
+    """ZO_INGEST_ALLOWED_UPTO (hours in the past, default 5) and ZO_INGEST_ALLOWED_IN_FUTURE
+    (default 24): spans outside it are skipped and counted as rejected in a 200 answer's
+    partial success (`handle_otlp_request`)."""
+
+    past_hours: float = 5
+    future_hours: float = 24
+
+    def admits(self, start_time_unix_nano: int) -> bool:
+        now_us = time.time() * 1e6
+        timestamp_us = start_time_unix_nano // 1000
+        return (
+            now_us - self.past_hours * 3600e6 <= timestamp_us <= now_us + self.future_hours * 3600e6
+        )
 
 
 def span_rows(
-    request: ExportTraceServiceRequest, collisions: list[tuple[str, str]] | None = None
-) -> list[dict[str, Any]]:
-    """One OpenObserve row per span; attribute keys that flatten alike go to `collisions`."""
-    rows = []
+    request: ExportTraceServiceRequest,
+    collisions: list[tuple[str, str]] | None = None,
+    genai_mode: str = genai.INSERT_IF_ABSENT,
+    window: IngestWindow | None = None,
+    stream: str = "default",
+) -> tuple[list[dict[str, Any]], int]:
+    """One OpenObserve row per span admitted by `window`, and the number rejected."""
+    rows, rejected = [], 0
     for resource_spans in request.resource_spans:
-        resource = resource_spans.resource.attributes
-        service_name = _service_name(resource)
-        resource_columns = _attributes(resource, prefix="service_")
+        service_name, resource_columns = _resource_map(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                span_columns = _attributes(span.attributes, collisions=collisions)
-                row: dict[str, Any] = {**resource_columns, **span_columns}
-                row.update(
-                    trace_id=span.trace_id.hex(),
-                    span_id=span.span_id.hex(),
-                    span_kind=str(span.kind),
-                    span_status=STATUS_NAMES.get(span.status.code, "UNSET"),
-                    status_code=str(span.status.code),
-                    status_message=span.status.message,
-                    operation_name=span.name,
-                    start_time=span.start_time_unix_nano,
-                    end_time=span.end_time_unix_nano,
-                    duration=(span.end_time_unix_nano - span.start_time_unix_nano) // 1000,
-                    _timestamp=span.start_time_unix_nano // 1000,
-                    service_name=service_name,
-                    reference_parent_span_id=span.parent_span_id.hex(),
-                    events=json.dumps([_event(e) for e in span.events], separators=(",", ":")),
+                if window is not None and not window.admits(span.start_time_unix_nano):
+                    rejected += 1
+                    continue
+                attributes = _span_attributes(span.attributes, resource_columns, collisions)
+                # The status goes in as attributes too, the code as a number.
+                attributes["status_code"] = span.status.code
+                attributes["status_message"] = span.status.message
+                if genai.is_llm_span(attributes):
+                    genai.process_span(attributes, genai_mode)
+                row = flatten_record(
+                    {
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "flags": 1,
+                        "span_status": STATUS_NAMES.get(span.status.code, "UNSET"),
+                        "span_kind": str(span.kind),
+                        "operation_name": span.name,
+                        "start_time": span.start_time_unix_nano,
+                        "end_time": span.end_time_unix_nano,
+                        "duration": (span.end_time_unix_nano - span.start_time_unix_nano) // 1000,
+                        **_reference(span),
+                        "service_name": service_name or stream,
+                        **attributes,
+                        **resource_columns,
+                        "events": json.dumps(
+                            [_event(e) for e in span.events], separators=(",", ":")
+                        ),
+                        "links": "[]",
+                        "_timestamp": span.start_time_unix_nano // 1000,
+                    }
                 )
+                genai.typed_columns(row)
                 rows.append(row)
-    return rows
+    return rows, rejected
+
+
+def _reference(span: Any) -> dict[str, str]:
+    if len(span.parent_span_id) != 8:
+        return {}
+    return {
+        "reference_parent_trace_id": span.trace_id.hex(),
+        "reference_parent_span_id": span.parent_span_id.hex(),
+        "reference_ref_type": "ChildOf",
+    }
 
 
 def span_ids(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
@@ -178,16 +283,9 @@ def span_ids(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
     ]
 
 
-def _service_name(resource: Any) -> str:
-    for kv in resource:
-        if kv.key == "service.name":
-            return kv.value.string_value or "unknown"
-    return "unknown"
-
-
 def _event(event: Any) -> dict[str, Any]:
-    attrs = {kv.key: plain_value(kv.value) for kv in event.attributes}
-    return {"name": event.name, "_timestamp": event.time_unix_nano // 1000, **attrs}
+    attrs = {kv.key: otlp_value(kv.value) for kv in event.attributes}
+    return {"name": event.name, "_timestamp": event.time_unix_nano, **attrs}
 
 
 # --- decoding ---------------------------------------------------------------------
@@ -250,10 +348,13 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
     return parse_otlp(body, content_type, ExportTraceServiceRequest(), _hex_ids_to_base64)
 
 
-def encode_response(content_type: str) -> tuple[bytes, str]:
+def encode_response(content_type: str, rejected_spans: int = 0) -> tuple[bytes, str]:
+    """The OTLP answer, with a partial success when spans were rejected (`format_response`)."""
     response = ExportTraceServiceResponse()
+    if rejected_spans:
+        response.partial_success.rejected_spans = rejected_spans
     if content_type.startswith("application/json"):
-        return b"{}", "application/json"
+        return json_format.MessageToJson(response).encode(), "application/json"
     return response.SerializeToString(), "application/x-protobuf"
 
 
@@ -283,6 +384,7 @@ class RequestLog:
     spans: int
     at: float = field(default_factory=time.time)
     method: str = "POST"
+    rejected: int = 0
 
 
 class OpenObserveEmulator:
@@ -296,16 +398,29 @@ class OpenObserveEmulator:
         port: int = 0,
         max_body_bytes: int = 64 * 1024 * 1024,
         ids_only: bool = False,
+        passcode: str = DEFAULT_PASSCODE,
+        genai_mode: str = genai.INSERT_IF_ABSENT,
+        ingest_window: IngestWindow | None = None,
     ) -> None:
         self.email = email
         # Load tests: keep only span and trace ids (loss and duplicates), skip flattening.
         self.ids_only = ids_only
         self.password = password
+        # The root user's ingestion passcode (Ingestion > Traces shows Basic email:passcode):
+        # accepted on ingestion routes only (validator.rs `validate_credentials`).
+        self.passcode = passcode
+        # Org ingestion tokens (`o2oi_...`) by org: ingestion routes only, like the passcode.
+        self.org_tokens: dict[str, str] = {}
+        self.genai_mode = genai_mode
+        self.ingest_window = ingest_window or IngestWindow()
         self.max_body_bytes = max_body_bytes
+        # Orgs that exist: `default` from the start, others once the root user ingests into
+        # them (validator.rs `check_and_create_org`); API calls elsewhere answer 404.
+        self.orgs = {"default"}
         self._lock = threading.Lock()
         self._streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self._metric_streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        self.management = Management()
+        self.management = Management(has_data=self.stream_exists)
         self._faults: list[Fault] = []
         self.requests: list[RequestLog] = []
         # Pairs of attribute keys of one span that flattened to the same column.
@@ -322,7 +437,19 @@ class OpenObserveEmulator:
 
     @property
     def auth_token(self) -> str:
+        """The root user's e-mail and password: valid on every route."""
         return self.basic_token(self.email, self.password)
+
+    @property
+    def ingest_token(self) -> str:
+        """The root user's e-mail and ingestion passcode: valid on ingestion routes only."""
+        return self.basic_token(self.email, self.passcode)
+
+    def add_org_token(self, org: str, token: str) -> str:
+        """An org ingestion token; returns the Basic header that carries it."""
+        assert token.startswith("o2oi_")
+        self.org_tokens[token] = org
+        return self.basic_token(self.email, token)
 
     @staticmethod
     def basic_token(email: str, password: str) -> str:
@@ -405,8 +532,28 @@ class OpenObserveEmulator:
             self.requests.clear()
 
     # request handling (called from handler threads)
-    def check_auth(self, header: str | None) -> bool:
-        return header == self.auth_token
+    def authorize(self, header: str | None, org: str, ingestion: bool) -> None:
+        """validator.rs `validate_credentials`, then `check_and_create_org`: raises ApiError
+        with OpenObserve's plain-text answer (401 "Unauthorized Access", 404 "Organization not
+        found"); an ingestion write by the root user creates a missing org."""
+        user, _, secret = _basic_credentials(header)
+        valid = user == self.email and (
+            secret == self.password
+            or (ingestion and secret == self.passcode)
+            or (ingestion and self.org_tokens.get(secret) == org)
+        )
+        if not valid:
+            raise ApiError(401, "Unauthorized Access")
+        with self._lock:
+            if org not in self.orgs:
+                if not ingestion:
+                    raise ApiError(404, "Organization not found")
+                self.orgs.add(org)
+
+    def stream_exists(self, org: str, stream: str, stream_type: str = "traces") -> bool:
+        streams = self._metric_streams if stream_type == "metrics" else self._streams
+        with self._lock:
+            return bool(streams.get((org, stream)))
 
     def ingest(self, org: str, stream_header: str | None, rows: list[dict[str, Any]]) -> str:
         stream = normalise_stream_name(stream_header)
@@ -464,6 +611,10 @@ class OpenObserveEmulator:
                 stream: list(rows) for (row_org, stream), rows in streams.items() if row_org == org
             }
         hits = run_sql(query, tables)
+        # SearchQuery `size` defaults to ZO_QUERY_DEFAULT_LIMIT, 1000 hits (meta/search.rs).
+        size = int(query.get("size") or DEFAULT_SEARCH_SIZE)
+        start_at = int(query.get("from") or 0)
+        hits = hits[start_at : start_at + size] if size > 0 else hits[start_at:]
         return {
             "took": 1,
             "hits": hits,
@@ -520,35 +671,47 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             try:
                 if status is not None:
                     raise IngestError(status, HTTPStatus(status).phrase)
-                if not emulator.check_auth(self.headers.get("Authorization")):
-                    raise IngestError(401, "Unauthorized Access")
+                try:
+                    emulator.authorize(self.headers.get("Authorization"), org, ingestion=True)
+                except ApiError as error:
+                    emulator.log(RequestLog(self.path, error.status, stream, 0))
+                    self._text(error.status, str(error))
+                    return
                 if len(body) > emulator.max_body_bytes:
                     raise IngestError(413, "Payload Too Large")
                 raw = decompress(body, self.headers.get("Content-Encoding", ""))
                 if len(raw) > emulator.max_body_bytes:
                     raise IngestError(413, "Payload Too Large")
                 content_type = self.headers.get("Content-Type", "")
+                rejected = 0
                 if signal == "metrics":
                     stored_in, count = self._ingest_metrics(org, raw, content_type)
                 else:
-                    stored_in, count = self._ingest_spans(org, stream, raw, content_type)
+                    stored_in, count, rejected = self._ingest_spans(org, stream, raw, content_type)
             except IngestError as error:
                 emulator.log(RequestLog(self.path, error.status, stream, 0))
                 self._answer(error.status, {"code": error.status, "message": str(error)})
                 return
-            emulator.log(RequestLog(self.path, 200, stored_in, count))
-            payload, media_type = encode_response(content_type)
+            emulator.log(RequestLog(self.path, 200, stored_in, count, rejected=rejected))
+            payload, media_type = encode_response(content_type, rejected)
             self._send(200, payload, media_type)
 
         def _ingest_spans(
             self, org: str, stream: str | None, raw: bytes, content_type: str
-        ) -> tuple[str, int]:
+        ) -> tuple[str, int, int]:
             request = parse_request(raw, content_type)
+            rejected = 0
             if emulator.ids_only:
                 rows = span_ids(request)
             else:
-                rows = span_rows(request, emulator.collisions)
-            return emulator.ingest(org, stream, rows), len(rows)
+                rows, rejected = span_rows(
+                    request,
+                    emulator.collisions,
+                    emulator.genai_mode,
+                    emulator.ingest_window,
+                    normalise_stream_name(stream),
+                )
+            return emulator.ingest(org, stream, rows), len(rows), rejected
 
         def _ingest_metrics(self, org: str, raw: bytes, content_type: str) -> tuple[str, int]:
             from tests.openobserve_metrics import metric_rows, parse_metrics_request
@@ -558,17 +721,26 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             return "metrics", len(rows)
 
         def _search(self, org: str, body: bytes) -> None:
-            if not emulator.check_auth(self.headers.get("Authorization")):
-                self._answer(401, {"code": 401, "message": "Unauthorized Access"})
+            """Every search is logged with its status."""
+            path = self.path.split("?")[0]
+            try:
+                emulator.authorize(self.headers.get("Authorization"), org, ingestion=False)
+            except ApiError as error:
+                emulator.log(RequestLog(path, error.status, None, 0))
+                self._text(error.status, str(error))
                 return
             stream_type = self._query().get("type", "logs")
             try:
                 query = json.loads(body)["query"]
-                result = emulator.search(org, query, stream_type)
+                status, answer = 200, emulator.search(org, query, stream_type)
+            except StreamNotFound as error:
+                # HttpResponse::error_code: the HTTP status is 400, `code` the error code.
+                message = f"Search stream not found: {error}"
+                status, answer = 400, {"code": 20002, "message": message, "error_detail": ""}
             except (ValueError, KeyError, TypeError) as error:
-                self._answer(400, {"code": 400, "message": f"Search SQL error: {error}"})
-                return
-            self._answer(200, result)
+                status, answer = 400, {"code": 400, "message": f"Search SQL error: {error}"}
+            emulator.log(RequestLog(path, status, None, 0))
+            self._answer(status, answer)
 
         def _query(self) -> dict[str, str]:
             return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
@@ -577,8 +749,12 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             """Dashboards, alerts and destinations; every call is logged with its method."""
             path = self.path.split("?")[0]
             try:
-                if not emulator.check_auth(self.headers.get("Authorization")):
-                    raise ApiError(401, "Unauthorized Access")
+                emulator.authorize(self.headers.get("Authorization"), _org_of(path), False)
+            except ApiError as error:
+                emulator.log(RequestLog(path, error.status, None, 0, method=method))
+                self._text(error.status, str(error))
+                return
+            try:
                 document = json.loads(body) if body else None
                 status, answer = 200, self._route(method, path, document)
             except ApiError as error:
@@ -625,16 +801,38 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
         def _answer(self, status: int, document: Any) -> None:
             self._send(status, json.dumps(document).encode(), "application/json")
 
+        def _text(self, status: int, message: str) -> None:
+            """Errors of the auth layer are plain text (validator.rs `AuthError::into_response`)."""
+            self._send(status, message.encode(), "text/plain; charset=utf-8")
+
         def _send(self, status: int, payload: bytes, media_type: str) -> None:
             self.send_response(status)
             self.send_header("Content-Type", media_type)
             self.send_header("Content-Length", str(len(payload)))
             if status in (429, 503):
                 self.send_header("Retry-After", "1")
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Bearer realm="openobserve"')
             self.end_headers()
             self.wfile.write(payload)
 
     return Handler
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str, str]:
+    """(user, ':', secret) of a Basic Authorization header; empty strings when it is not one."""
+    if not header or not header.startswith("Basic "):
+        return "", "", ""
+    try:
+        return base64.b64decode(header[len("Basic ") :], validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return "", "", ""
+
+
+def _org_of(path: str) -> str:
+    """The org of an API path: /api/{org}/... or /api/v2/{org}/..."""
+    parts = path.strip("/").split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "v2" else parts[1] if len(parts) > 1 else ""
 
 
 def kv(key: str, value: Any) -> KeyValue:

@@ -8,7 +8,8 @@ Faithful to OpenObserve's handlers and models:
   needs `?hash=` of the stored version (missing: 500, stale: 409); list answers
   `{"dashboards": [{dashboard_id, title, hash, ...}]}`.
 - Alerts (`/api/v2/{org}/alerts`): name required, without spaces, `:#?&%'"` or `/`;
-  `destinations` required and each must exist ("Alert destination X not found");
+  `destinations` required and each must exist ("Alert destination X not found"); the
+  stream must have data (404 "Stream X not found");
   names are unique per folder (409); list answers `{"list": [{alert_id, name, ...}]}`.
 - Destinations (`/api/{org}/alerts/destinations`): list and create.
 """
@@ -23,6 +24,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -35,6 +37,11 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class StreamNotFound(ValueError):
+    """A search names a stream the org does not have: OpenObserve answers 400 with its error
+    code 20002 "Search stream not found" (src/infra/src/errors/mod.rs `ErrorCodes`)."""
 
 
 _AXIS_ITEM = {
@@ -131,7 +138,9 @@ def _now_iso() -> str:
 class Management:
     """Dashboards, alerts and destinations of every org, behind one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, has_data: Callable[[str, str, str], bool] = lambda *_: True) -> None:
+        # (org, stream, stream type) -> whether the stream has a schema, i.e. data.
+        self.has_data = has_data
         self._lock = threading.Lock()
         self._ids = itertools.count(7_300_000_000_000_000_001)
         self.dashboards: dict[tuple[str, str], dict[str, Any]] = {}
@@ -274,6 +283,11 @@ class Management:
         for destination in body["destinations"]:
             if (org, destination) not in self.destinations:
                 raise ApiError(400, f"Alert destination {destination} not found")
+        # alert.rs `prepare_alert`: a stream without a schema (no data yet) is
+        # `AlertError::StreamNotFound`, which http.rs answers 404 "Stream X not found".
+        stream = body["stream_name"]
+        if not self.has_data(org, stream, body.get("stream_type", "logs")):
+            raise ApiError(404, f"Stream {stream} not found")
         alert = copy.deepcopy(body)
         alert.update(name=name, org_id=org)
         return alert

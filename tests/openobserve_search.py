@@ -9,7 +9,8 @@ Rows are limited to `_timestamp` within [start_time, end_time) (microseconds) be
 SQL runs, as OpenObserve does. A stream's columns are those of all its rows, so a
 column the stream has but the window lacks is NULL, not an error; a column the stream
 never had is an error ("No field named ..."), answered as 400. A stream that does not
-exist yet yields no rows (the doctor polls for its canary before the first span lands).
+exist yet is an error too: 400 with error code 20002, as OpenObserve answers. Paging
+(`from`, `size`) is the emulator's, after the SQL.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datafusion import SessionContext, udf
 
+from tests.openobserve_management import StreamNotFound
+
 # OpenObserve's auto interval: the smallest of these giving at most ~100 buckets.
 _HISTOGRAM_STEPS_S = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400)
 _MAX_BUCKETS = 100
-_TABLE_NOT_FOUND = re.compile(r"table '[^']*' not found")
+_TABLE_NOT_FOUND = re.compile(r"table '(?:[^'.]*\.)*(?P<table>[^'.]*)' not found")
 
 
 def histogram_step_s(start_us: int, end_us: int) -> int:
@@ -93,14 +96,11 @@ def run_sql(query: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> l
     for stream, rows in tables.items():
         context.from_arrow(_in_window(stream_table(rows), start, end), name=stream)
     try:
-        hits = context.sql(sql).to_pylist()
+        return context.sql(sql).to_pylist()
     except Exception as error:  # DataFusion raises plain Exceptions with its message
-        if _TABLE_NOT_FOUND.search(str(error)):
-            return []
+        if match := _TABLE_NOT_FOUND.search(str(error)):
+            raise StreamNotFound(match["table"]) from None
         raise ValueError(str(error).splitlines()[0]) from None
-    size = int(query.get("size", 0) or 0)
-    start_at = int(query.get("from", 0) or 0)
-    return hits[start_at : start_at + size] if size > 0 else hits[start_at:]
 
 
 def check_sql(sql: str, columns: dict[str, pa.DataType], stream: str) -> None:

@@ -116,6 +116,13 @@ class Scenarios:
             model="meta-llama/llama-3.1-8b-instruct:free", messages=user("Free hello")
         )
 
+    def free_priced_model(self) -> None:
+        """A free variant of a model OpenObserve has a price for: billed $0, and a v0.91.5
+        server replaces that 0 with its own estimate."""
+        self.client.chat.completions.create(
+            model="google/gemini-2.0-flash-exp:free", messages=user("Free, but priced elsewhere")
+        )
+
     def byok(self) -> None:
         self.simulator.byok = True
         try:

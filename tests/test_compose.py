@@ -166,5 +166,15 @@ def test_provision_runs_once_openobserve_is_healthy(compose: dict[str, Any]) -> 
     assert service["depends_on"]["openobserve"]["condition"] == "service_healthy"
     assert service["environment"]["OPENOBSERVE_URL"].endswith(":-http://openobserve:5080}")
     assert "restart" not in service  # a one-shot: exits when done
+    # OpenObserve refuses alerts on a stream without data: it waits for the first spans.
+    assert service["command"][0] == "--wait" and float(service["command"][1]) >= 300
     # The image carries the dashboards and alerts it provisions.
     assert "COPY collector ./collector" in (ROOT / service["build"]["dockerfile"]).read_text()
+
+
+def test_embedded_openobserve_keeps_a_long_outage_within_its_ingest_window(
+    compose: dict[str, Any],
+) -> None:
+    environment = compose["services"]["openobserve"]["environment"]
+    window = environment["ZO_INGEST_ALLOWED_UPTO"]
+    assert window == "${OPENOBSERVE_INGEST_WINDOW_HOURS:-168}"

@@ -38,22 +38,63 @@ def result_of(output: str, check: str) -> str:
 def test_all_checks_pass_on_a_healthy_path(collector: Collector, tmp_path: Path) -> None:
     result = doctor(collector.env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    for check in (".env", "render", "collector validate", "collector health", "canary in"):
+    checks = (".env", "render", "collector validate", "collector health", "ingest credential")
+    for check in (*checks, "API credential", "collector backlog", "canary in"):
         assert result_of(result.stdout, check) == "pass", result.stdout
     assert "arrived" in result.stdout
 
 
-def test_wrong_token_fails_with_the_fix(
+WRONG = "Basic " + base64.b64encode(b"root@example.com:not-the-password").decode()
+
+
+def fix_of(output: str, check: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(check))
+
+
+def test_wrong_ingest_credential_names_its_setting(
     emulator: OpenObserveEmulator, start_collector, collector_env: dict[str, str], tmp_path: Path
 ) -> None:
-    wrong = "Basic " + base64.b64encode(b"root@example.com:not-the-password").decode()
-    collector = start_collector({**collector_env, "OPENOBSERVE_AUTH_TOKEN": wrong})
+    collector = start_collector({**collector_env, "OPENOBSERVE_AUTH_TOKEN": WRONG})
     result = doctor(collector.env, tmp_path)
     assert result.returncode == 1
     assert result_of(result.stdout, "collector health") == "pass"
+    assert result_of(result.stdout, "ingest credential") == "FAIL"
+    assert "OPENOBSERVE_AUTH_TOKEN is not accepted for ingestion" in fix_of(
+        result.stdout, "ingest credential"
+    )
+    assert result_of(result.stdout, "API credential") == "pass"  # told apart
     assert result_of(result.stdout, "canary in OpenObserve") == "FAIL"
-    assert "OPENOBSERVE_AUTH_TOKEN is wrong" in result.stdout
-    assert wrong.split()[1] not in result.stdout + result.stderr
+    assert WRONG.split()[1] not in result.stdout + result.stderr
+
+
+def test_ingestion_passcode_on_the_api_names_the_api_setting(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path: Path
+) -> None:
+    """The passcode OpenObserve's ingestion page shows works for the collector, not for the
+    API: without OPENOBSERVE_API_TOKEN doctor says that this is the setting to fix."""
+    result = doctor({**collector.env, "OPENOBSERVE_API_TOKEN": ""}, tmp_path)
+    assert result.returncode == 1
+    assert result_of(result.stdout, "ingest credential") == "pass"
+    assert result_of(result.stdout, "API credential") == "FAIL"
+    assert "set OPENOBSERVE_API_TOKEN" in fix_of(result.stdout, "API credential")
+    wrong_api = doctor({**collector.env, "OPENOBSERVE_API_TOKEN": WRONG}, tmp_path)
+    assert result_of(wrong_api.stdout, "API credential") == "FAIL"
+    assert "OPENOBSERVE_API_TOKEN is refused" in fix_of(wrong_api.stdout, "API credential")
+    for output in (result.stdout, wrong_api.stdout):
+        assert result_of(output, "canary in OpenObserve") == "FAIL"  # skipped
+        assert emulator.passcode not in output and WRONG.split()[1] not in output
+
+
+def test_the_canary_waits_for_a_stream_that_does_not_exist_yet(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path: Path
+) -> None:
+    """A search on a stream without data answers 400 (error 20002): doctor keeps polling,
+    and the canary's own arrival creates the stream."""
+    assert not emulator.stream_exists("acme", collector.env["OPENOBSERVE_STREAM"])
+    result = doctor(collector.env, tmp_path)
+    assert result.returncode == 0, result.stdout
+    searches = [r.status for r in emulator.requests if r.path.endswith("/_search")]
+    assert searches[0] == 400 and searches[-1] == 200, searches
 
 
 def test_collector_down_fails_health_and_skips_the_canary(

@@ -1,4 +1,5 @@
-"""The OpenObserve emulator honours the ingest contract in DESIGN.md."""
+"""The OpenObserve emulator ingests as OpenObserve's source does (`openobserve_emulator.py`
+names the function each behaviour follows)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import pytest
 import zstandard
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -24,6 +28,8 @@ from tests.openobserve_emulator import OpenObserveEmulator, kv
 TRACE_ID = bytes.fromhex("5b8efff798038103d269b633813fc60c")
 SPAN_ID = bytes.fromhex("eee19b7ec3c1b174")
 PARENT_ID = bytes.fromhex("eee19b7ec3c1b173")
+# Spans must start within OpenObserve's ingest window (the last 5 hours by default).
+START_NS = (time.time_ns() // 1_000_000_000 - 60) * 1_000_000_000
 
 
 def make_request(span_attrs: dict | None = None, resource_attrs: dict | None = None):
@@ -36,14 +42,14 @@ def make_request(span_attrs: dict | None = None, resource_attrs: dict | None = N
     span.trace_id, span.span_id, span.parent_span_id = TRACE_ID, SPAN_ID, PARENT_ID
     span.name = "ChatCompletion"
     span.kind = Span.SPAN_KIND_CLIENT
-    span.start_time_unix_nano = 1_700_000_000_000_000_000
-    span.end_time_unix_nano = 1_700_000_000_250_000_000
+    span.start_time_unix_nano = START_NS
+    span.end_time_unix_nano = START_NS + 250_000_000
     span.status.code = Status.STATUS_CODE_ERROR
     span.status.message = "boom"
     span.attributes.extend(kv(k, v) for k, v in (span_attrs or {}).items())
     event = span.events.add()
     event.name = "exception"
-    event.time_unix_nano = 1_700_000_000_100_000_000
+    event.time_unix_nano = START_NS + 100_000_000
     event.attributes.append(kv("exception.type", "RateLimitError"))
     return request
 
@@ -95,22 +101,27 @@ def test_protobuf_span_becomes_one_flattened_row(emulator: OpenObserveEmulator) 
     assert row["status_message"] == "boom"
     assert row["operation_name"] == "ChatCompletion"
     assert row["duration"] == 250_000  # microseconds
-    assert row["_timestamp"] == 1_700_000_000_000_000
+    assert row["_timestamp"] == START_NS // 1000
     assert row["service_name"] == "svc"
+    assert "service_service_name" not in row  # service.name is the service_name column
     assert row["service_deployment_environment_name"] == "prod"
+    assert row["status_code"] == 2  # a number, unlike attribute values
     assert row["llm_model_name"] == "openai/gpt-4o"
-    assert row["llm_token_count_prompt"] == "12"
-    assert row["gen_ai_usage_cost"] == "0.00042"
+    assert row["llm_token_count_prompt"] == "12"  # attribute values are strings (get_val)
     assert row["llm_is_streaming"] == "true"
     assert row["tags"] == '["a","b"]'
     assert row["mixed_case_key"] == "x"
     assert json.loads(row["events"]) == [
         {
             "name": "exception",
-            "_timestamp": 1_700_000_000_100_000,
+            "_timestamp": START_NS + 100_000_000,  # events keep nanoseconds
             "exception.type": "RateLimitError",
         }
     ]
+    # An LLM span: OpenObserve's GenAI processor typed and added its columns.
+    assert row["gen_ai_usage_cost"] == 0.00042
+    assert row["gen_ai_usage_input_tokens"] == 12
+    assert row["gen_ai_operation_name"] == "chat"
 
 
 def test_reserved_column_collision_gets_attr_prefix(emulator: OpenObserveEmulator) -> None:
@@ -137,8 +148,8 @@ def test_json_body_with_hex_ids(emulator: OpenObserveEmulator) -> None:
                                 "spanId": SPAN_ID.hex(),
                                 "name": "json-span",
                                 "kind": 3,
-                                "startTimeUnixNano": "1700000000000000000",
-                                "endTimeUnixNano": "1700000000001000000",
+                                "startTimeUnixNano": str(START_NS),
+                                "endTimeUnixNano": str(START_NS + 1_000_000),
                                 "attributes": [
                                     {"key": "llm.token_count.total", "value": {"intValue": "7"}}
                                 ],
@@ -283,7 +294,7 @@ def test_search_api(emulator: OpenObserveEmulator) -> None:
 
 
 def test_search_needs_credentials_and_valid_sql(emulator: OpenObserveEmulator) -> None:
-    path = "/api/acme/_search?type=traces"
+    path = "/api/default/_search?type=traces"
     query = json.dumps({"query": {"sql": 'SELECT * FROM "default"'}}).encode()
     assert post(emulator, query, path=path, content_type="application/json", auth="")[0] == 401
     bad = json.dumps({"query": {"sql": "DROP TABLE x"}}).encode()
@@ -296,3 +307,119 @@ def test_keys_that_flatten_alike_are_reported(emulator: OpenObserveEmulator) -> 
     [row] = emulator.rows("default")
     assert row["a_b_c"] == "second"  # one silently wins, as in OpenObserve
     assert emulator.collisions == [("a.b_c", "a.b.c")]
+
+
+# --- behaviours read from OpenObserve's source ---------------------------------------------
+
+
+def get(emulator: OpenObserveEmulator, path: str, auth: str) -> tuple[int, str, str]:
+    request = urllib.request.Request(emulator.url + path, headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode()
+
+
+def test_passcodes_and_org_tokens_may_only_ingest(emulator: OpenObserveEmulator) -> None:
+    body = make_request().SerializeToString()
+    assert post(emulator, body, auth=emulator.ingest_token)[0] == 200
+    org_token = emulator.add_org_token("acme", "o2oi_" + "k" * 24)
+    assert post(emulator, body, auth=org_token)[0] == 200
+    assert post(emulator, body, path="/api/other/v1/traces", auth=org_token)[0] == 401
+    for credential in (emulator.ingest_token, org_token):
+        status, media_type, text = get(emulator, "/api/acme/dashboards", credential)
+        assert (status, text) == (401, "Unauthorized Access")
+        assert media_type.startswith("text/plain")  # the auth layer answers in plain text
+    assert get(emulator, "/api/acme/dashboards", emulator.auth_token)[0] == 200
+
+
+def test_an_org_exists_from_its_first_ingestion(emulator: OpenObserveEmulator) -> None:
+    assert get(emulator, "/api/default/dashboards", emulator.auth_token)[0] == 200
+    status, _, text = get(emulator, "/api/fresh/dashboards", emulator.auth_token)
+    assert (status, text) == (404, "Organization not found")
+    assert post(emulator, b"", path="/api/fresh/v1/traces")[0] == 200
+    assert get(emulator, "/api/fresh/dashboards", emulator.auth_token)[0] == 200
+
+
+def test_spans_outside_the_ingest_window_are_a_partial_success(
+    emulator: OpenObserveEmulator,
+) -> None:
+    request = make_request()
+    old = request.resource_spans[0].scope_spans[0].spans.add()
+    old.CopyFrom(request.resource_spans[0].scope_spans[0].spans[0])
+    old.span_id = bytes(8)
+    old.start_time_unix_nano = time.time_ns() - 6 * 3600 * 10**9  # beyond the 5 hours
+    status, payload = post(emulator, request.SerializeToString())
+    assert status == 200
+    assert ExportTraceServiceResponse.FromString(payload).partial_success.rejected_spans == 1
+    assert [row["span_id"] for row in emulator.rows("default", org="acme")] == [SPAN_ID.hex()]
+
+
+def test_map_valued_attributes_become_columns(emulator: OpenObserveEmulator) -> None:
+    request = make_request()
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    attribute = span.attributes.add(key="request.meta")
+    inner = attribute.value.kvlist_value.values
+    inner.add(key="user").value.string_value = "u1"
+    nested = inner.add(key="flags").value.kvlist_value.values
+    nested.add(key="beta").value.bool_value = True
+    assert post(emulator, request.SerializeToString())[0] == 200
+    [row] = emulator.rows("default", org="acme")
+    assert row["request_meta_user"] == "u1" and row["request_meta_flags_beta"] == "true"
+
+
+def test_search_answers_1000_hits_unless_size_says_otherwise(
+    emulator: OpenObserveEmulator,
+) -> None:
+    now = time.time_ns() // 1000
+    emulator.ingest("default", "many", [{"_timestamp": now - i} for i in range(1200)])
+    sql = 'SELECT _timestamp FROM "many"'
+    assert len(emulator.search("default", {"sql": sql})["hits"]) == 1000
+    assert len(emulator.search("default", {"sql": sql, "size": 1200})["hits"]) == 1200
+
+
+LLM_SPAN = {
+    "openinference.span.kind": "LLM",
+    "llm.model_name": "openai/gpt-4o-mini",
+    "llm.invocation_parameters": '{"model": "openai/gpt-4o-mini", "temperature": 0.2, '
+    '"stream": true}',
+    "gen_ai.request.model": "openai/gpt-4o-mini",
+    "llm.token_count.prompt": 1000,
+    "llm.token_count.completion": 500,
+    "gen_ai.usage.cost": 0.0,
+    "input.value": '{"messages": [{"role": "user", "content": "hello"}]}',
+    "output.value": '{"choices": []}',
+}
+
+
+@pytest.mark.parametrize("mode", ["insert", "insert_if_absent"])
+def test_the_genai_processor_rewrites_llm_spans(mode: str) -> None:
+    with OpenObserveEmulator(genai_mode=mode) as emulator:
+        assert post(emulator, make_request(span_attrs=LLM_SPAN).SerializeToString())[0] == 200
+        [row] = emulator.rows("default", org="acme")
+    # Content moves to OpenObserve's message columns; parameters become columns of text.
+    assert "input_value" not in row and "hello" in row["gen_ai_input_messages"]
+    assert row["gen_ai_output_messages"] == '{"choices": []}'
+    assert (row["gen_ai_request_temperature"], row["gen_ai_request_stream"]) == ("0.2", "true")
+    assert row["gen_ai_usage_input_tokens"] == 1000 and row["gen_ai_usage_total_tokens"] == 1500
+    # A reported cost of 0: v0.91.5 overwrites it with its estimate, main keeps it.
+    estimate = 1000 / 1e6 * 0.15 + 500 / 1e6 * 0.60
+    expected = estimate if mode == "insert" else 0.0
+    assert row["gen_ai_usage_cost"] == pytest.approx(expected, rel=1e-9)
+    assert row["gen_ai_usage_cost_input"] == pytest.approx(1000 / 1e6 * 0.15, rel=1e-9)
+    assert row["gen_ai_usage_cost_output"] == pytest.approx(500 / 1e6 * 0.60, rel=1e-9)
+
+
+def test_a_failed_llm_call_gets_the_requested_model_and_a_zero_cost(
+    emulator: OpenObserveEmulator,
+) -> None:
+    failed = {
+        key: value
+        for key, value in LLM_SPAN.items()
+        if key.startswith(("openinference", "llm.invocation", "gen_ai.request"))
+    }
+    assert post(emulator, make_request(span_attrs=failed).SerializeToString())[0] == 200
+    [row] = emulator.rows("default", org="acme")
+    assert row["gen_ai_response_model"] == "openai/gpt-4o-mini"
+    assert row["gen_ai_usage_cost"] == 0.0 and row["gen_ai_usage_input_tokens"] == 0

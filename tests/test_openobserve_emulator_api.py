@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from scripts.openobserve_api import OpenObserve, OpenObserveError
 from scripts.provision import DASHBOARDS_DIR, load_json
+from tests.harness import create_org
 from tests.openobserve_emulator import OpenObserveEmulator, kv
 from tests.openobserve_search import histogram_step_s
+from tests.test_openobserve_emulator import post
 
 NOW_US = 1_700_000_000_000_000
 
 
 @pytest.fixture
 def api(emulator: OpenObserveEmulator) -> OpenObserve:
+    create_org(emulator, "acme")
     return OpenObserve(emulator.url, "acme", emulator.auth_token)
 
 
@@ -59,6 +64,21 @@ def test_malformed_dashboards_are_refused_like_openobserve(api: OpenObserve) -> 
     assert api.call("GET", "/api/acme/dashboards") == {"dashboards": []}
 
 
+def ingest_one_span(emulator: OpenObserveEmulator, org: str, stream: str) -> None:
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id = bytes(range(16)), bytes(range(8))
+    span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
+    status, _ = post(
+        emulator,
+        request.SerializeToString(),
+        path=f"/api/{org}/v1/traces",
+        stream=stream,
+        auth=emulator.ingest_token,
+    )
+    assert status == 200
+
+
 def alert(**changes: object) -> dict[str, object]:
     return {
         "name": "cost",
@@ -87,6 +107,12 @@ def test_alerts_need_an_existing_destination_and_a_plain_name(
     api.call("POST", "/api/acme/alerts/destinations", {"name": "oncall", "url": "http://x/"})
     assert status_of(api.call, "POST", path, alert(name="hourly cost"))[0] == 400
     assert status_of(api.call, "POST", path, alert(name="a/b"))[0] == 400
+    # A stream without data has no schema yet: OpenObserve refuses alerts on it.
+    assert status_of(api.call, "POST", path, alert()) == (
+        404,
+        f"OpenObserve answered 404 to POST {path}: Stream default not found",
+    )
+    ingest_one_span(emulator, "acme", "default")
     api.call("POST", path, alert())
     assert status_of(api.call, "POST", path, alert())[0] == 409
     (listed,) = api.call("GET", path)["list"]
@@ -143,7 +169,9 @@ def test_otlp_metrics_become_one_stream_per_metric(
         assert row["value"] == value
     sql = 'SELECT SUM(value) AS n FROM "openrouter_requests"'
     assert api.search(sql, NOW_US - 1, NOW_US + 1, "metrics") == [{"n": 3.0}]
-    assert api.search(sql, NOW_US - 1, NOW_US + 1, "traces") == []  # another namespace
+    # Traces are another namespace, where that stream does not exist: 400, error 20002.
+    status, message = status_of(api.search, sql, NOW_US - 1, NOW_US + 1, "traces")
+    assert status == 400 and message.endswith("Search stream not found: openrouter_requests")
 
 
 def test_sql_runs_as_in_openobserve(api: OpenObserve, emulator: OpenObserveEmulator) -> None:

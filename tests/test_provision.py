@@ -4,6 +4,8 @@ alerts fire when they should, and `provision` is idempotent against OpenObserve'
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +13,23 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from scripts import provision
 from scripts.settings import SETTINGS
 from tests.contract import contract_schema
-from tests.harness import emulator_settings, write_env_file
+from tests.harness import (
+    ROOT,
+    Collector,
+    child_env,
+    emulator_settings,
+    run_scenarios,
+    wait_for,
+    write_env_file,
+)
 from tests.openobserve_emulator import OpenObserveEmulator
 from tests.openobserve_search import check_sql
+from tests.test_openobserve_emulator import post
 
 DASHBOARD = json.loads(
     (provision.DASHBOARDS_DIR / "openrouter-llm-traffic.json").read_text(encoding="utf-8")
@@ -67,14 +79,36 @@ def run(command: Any, env_file: Path, *args: str) -> Any:
     return CliRunner().invoke(command, ["--env-file", str(env_file), *args])
 
 
+def ingest_one_span(emulator: OpenObserveEmulator, org: str, stream: str) -> None:
+    """One span, ingested as the collector would: it creates the org and the stream."""
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id = bytes(range(16)), bytes(range(8))
+    span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
+    path = f"/api/{org}/v1/traces"
+    body = request.SerializeToString()
+    assert post(emulator, body, path=path, stream=stream, auth=emulator.ingest_token)[0] == 200
+
+
 @pytest.fixture
-def with_destination(emulator: OpenObserveEmulator) -> Iterator[OpenObserveEmulator]:
-    emulator.management.create_destination("acme", {"name": "oncall", "url": "http://x/"})
-    yield emulator
+def acme(emulator: OpenObserveEmulator) -> OpenObserveEmulator:
+    """Org `acme` after its first spans reached stream `llm_traces`."""
+    ingest_one_span(emulator, "acme", "llm_traces")
+    return emulator
+
+
+@pytest.fixture
+def with_destination(acme: OpenObserveEmulator) -> Iterator[OpenObserveEmulator]:
+    acme.management.create_destination("acme", {"name": "oncall", "url": "http://x/"})
+    yield acme
 
 
 def writes(emulator: OpenObserveEmulator) -> list[str]:
-    return [f"{r.method} {r.path}" for r in emulator.requests if r.method in ("POST", "PUT")]
+    return [
+        f"{r.method} {r.path}"
+        for r in emulator.requests
+        if r.method in ("POST", "PUT") and not r.path.endswith("/traces")
+    ]
 
 
 def test_provisioning_twice_changes_nothing_the_second_time(
@@ -133,8 +167,9 @@ def test_a_changed_threshold_updates_only_that_alert(
 
 
 def test_a_dashboard_edited_in_openobserve_is_put_back(
-    emulator: OpenObserveEmulator, tmp_path: Path
+    acme: OpenObserveEmulator, tmp_path: Path
 ) -> None:
+    emulator = acme
     env_file = settings_env(emulator, tmp_path)
     run(provision.main, env_file)
     ((_, stored),) = emulator.management.dashboards.items()
@@ -155,8 +190,9 @@ def test_dry_run_writes_nothing(with_destination: OpenObserveEmulator, tmp_path:
 
 
 def test_without_a_destination_only_the_dashboard_is_provisioned(
-    emulator: OpenObserveEmulator, tmp_path: Path
+    acme: OpenObserveEmulator, tmp_path: Path
 ) -> None:
+    emulator = acme
     result = run(provision.main, settings_env(emulator, tmp_path))
     assert result.exit_code == 0, result.output
     assert "dashboard 'OpenRouter LLM traffic': created" in result.output
@@ -183,7 +219,7 @@ def test_wrong_credentials_and_bad_settings_are_one_line_errors(
     wrong = settings_env(
         emulator,
         tmp_path,
-        OPENOBSERVE_AUTH_TOKEN="Basic amFuZUBleGFtcGxlLmNvbTp3cm9uZy1wYXNzd29yZA==",
+        OPENOBSERVE_API_TOKEN="Basic amFuZUBleGFtcGxlLmNvbTp3cm9uZy1wYXNzd29yZA==",
     )
     result = run(provision.main, wrong)
     assert result.exit_code == 1
@@ -195,6 +231,56 @@ def test_wrong_credentials_and_bad_settings_are_one_line_errors(
     assert result.exit_code == 2
     assert result.output.startswith("provision: ALERT_HOURLY_COST_USD: expected a positive")
     assert len(result.output.splitlines()) == 1
+
+
+def test_a_first_run_provisions_the_alerts_once_the_first_spans_land(
+    emulator: OpenObserveEmulator, tmp_path: Path
+) -> None:
+    """What compose's one-shot `provision --wait` meets on a first `up`: the org exists, the
+    destination too, the stream not yet. The dashboard goes in at once, the alerts when the
+    collector's first spans have landed; no manual step."""
+    emulator.management.create_destination("default", {"name": "oncall", "url": "http://x/"})
+    env = emulator_settings(emulator, OPENOBSERVE_ORG="default", ALERT_DESTINATION="oncall")
+    env_file = write_env_file(tmp_path / ".env", env)
+    command = [str(Path(sys.executable).parent / "provision"), "--env-file", str(env_file)]
+    with subprocess.Popen(
+        [*command, "--wait", "120"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=child_env(),
+    ) as provisioning:
+        wait_for(
+            lambda: any(r.status == 404 and "alerts" in r.path for r in emulator.requests),
+            timeout_s=30,
+            what="an alert refused for want of data",
+        )
+        collector = Collector(tmp_path / "collector", env).start()
+        try:
+            run_scenarios(emulator, collector, ["chat"])
+        finally:
+            collector.stop()
+        stdout, stderr = provisioning.communicate(timeout=60)
+    assert provisioning.returncode == 0, stdout + stderr
+    assert "deferred: its stream has no data yet" in stdout
+    assert stdout.count(": created") == 4, stdout
+    stored = emulator.management.snapshot()
+    assert len(stored["dashboards"]) == 1 and len(stored["alerts"]) == 3
+
+
+def test_a_new_org_is_provisioned_after_its_first_ingestion(
+    emulator: OpenObserveEmulator, tmp_path: Path
+) -> None:
+    """An org other than `default` answers 404 until its first spans create it."""
+    env_file = settings_env(emulator, tmp_path, OPENOBSERVE_ORG="neworg")
+    first = run(provision.main, env_file)
+    assert first.exit_code == 3, first.output
+    assert "dashboard 'OpenRouter LLM traffic': deferred: the org does not exist" in first.output
+    ingest_one_span(emulator, "neworg", "llm_traces")
+    second = run(provision.main, env_file)
+    assert second.exit_code == 0, second.output
+    assert "dashboard 'OpenRouter LLM traffic': created" in second.output
 
 
 def test_shipped_thresholds_match_the_settings_defaults() -> None:
@@ -213,6 +299,7 @@ def span(at_us: int, **columns: Any) -> dict[str, Any]:
         "gen_ai_request_model": "openai/gpt-4o-mini",
         "span_status": "OK",
         "duration": 1000_000,
+        "openrouter_cost_status": "reported",
         **columns,
     }
 

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from scripts.collector_process import Collector, PeakRss
+from scripts.collector_process import collector_metric as read_collector_metric
 from tests.harness import ROOT, child_env, free_port, wait_for
 from tests.openobserve_emulator import OpenObserveEmulator
 
@@ -260,7 +260,4 @@ def test_full_queue_refuses_new_spans_and_keeps_queued_ones(
 
 def collector_metric(collector: Collector, name: str) -> float:
     """Sum of one metric's series from the collector's own Prometheus endpoint."""
-    url = f"http://127.0.0.1:{collector.metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        lines = response.read().decode().splitlines()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name + "{"))
+    return read_collector_metric(collector.metrics_port, name)

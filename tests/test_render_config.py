@@ -134,6 +134,23 @@ INVALID = [
     ("stream with spaces", {"OPENOBSERVE_STREAM": "llm traces"}, "OPENOBSERVE_STREAM"),
     ("bind address not an IP", {"COLLECTOR_BIND_ADDRESS": "everywhere"}, "COLLECTOR_BIND_ADDRESS"),
     ("queue dir with $", {"COLLECTOR_QUEUE_DIR": "/var/${env:HOME}"}, "COLLECTOR_QUEUE_DIR"),
+    # OpenObserve would not start: validate_password_strength, EMAIL_REGEX.
+    *(
+        (f"root password {why}", {"OPENOBSERVE_ROOT_PASSWORD": value}, "OPENOBSERVE_ROOT_PASSWORD")
+        for why, value in (
+            ("too short", "Ab1#xyz"),
+            ("without a special character", "Complexpass123"),
+            ("without an uppercase letter", "complexpass#123"),
+            ("without a digit", "Complexpass#"),
+            ("too long", "Ab1#" * 33),
+        )
+    ),
+    (
+        "root e-mail without a domain",
+        {"OPENOBSERVE_ROOT_EMAIL": "root@localhost"},
+        "OPENOBSERVE_ROOT_EMAIL",
+    ),
+    ("API token without Basic", {"OPENOBSERVE_API_TOKEN": "cm9vdDpwYXNz"}, "OPENOBSERVE_API_TOKEN"),
 ]
 
 
@@ -233,7 +250,13 @@ def test_readme_documents_every_added_column(tmp_path: Path) -> None:
     tests = Path(__file__).resolve().parent
     asserted = "".join(
         (tests / name).read_text()
-        for name in ("test_span_contract.py", "test_app.py", "test_scale_out.py")
+        for name in (
+            "test_span_contract.py",
+            "test_app.py",
+            "test_scale_out.py",
+            "test_billed_spend.py",
+            "test_openobserve_emulator.py",
+        )
     )
     assert {column for column in documented if column not in asserted} == set()
 

@@ -78,6 +78,10 @@ def test_no_secret_in_any_log_line(start_collector, simulator, tmp_path: Path) -
             },
         )
         assert result.returncode == 0, result.stderr
+        # The second call must not share the first one's (rejected) batch.
+        wait_for(
+            lambda: any(r.status == 401 for r in emulator.requests), what="the rejected export"
+        )
         run_app(
             ["ask", "second"],
             env={

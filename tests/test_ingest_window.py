@@ -1,0 +1,59 @@
+"""OpenObserve drops spans older than its ingest window (ZO_INGEST_ALLOWED_UPTO, 5 hours by
+default) with a 200 partial success: an outage longer than that loses the oldest queued
+spans. The collector logs each such answer, and `doctor` warns before the backlog gets there."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from scripts import settings as settings_mod
+from scripts.doctor import send_canary
+from tests.harness import Collector, emulator_settings, wait_for
+from tests.openobserve_emulator import IngestWindow, OpenObserveEmulator
+from tests.test_doctor import doctor, fix_of, result_of
+from tests.test_openobserve_emulator import post
+
+
+def test_spans_older_than_the_window_are_dropped_and_the_collector_says_so(
+    start_collector, tmp_path: Path
+) -> None:
+    window = IngestWindow(past_hours=3 / 3600)  # a 3-second window stands for 5 hours
+    with OpenObserveEmulator(ingest_window=window) as emulator:
+        collector = start_collector(emulator_settings(emulator, COLLECTOR_RETRY_MAX_INTERVAL_S="1"))
+        emulator.fail(503, seconds=5)  # an outage longer than the window
+        send_canary("queued through the outage", settings_mod.validate(collector.env))
+        wait_for(
+            lambda: any(r.rejected for r in emulator.requests),
+            timeout_s=30,
+            what="OpenObserve's partial success",
+        )
+        assert emulator.rows("llm_traces", org="acme") == []
+    collector.stop()
+    assert "Partial success response" in collector.log()
+    assert '"dropped_spans": 1' in collector.log()
+
+
+def test_doctor_fails_when_the_backlog_nears_the_window(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path: Path
+) -> None:
+    """The newest span OpenObserve has is 4.5 hours old and the collector holds more: its
+    oldest queued spans are about to fall out of the 5-hour window."""
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add()
+    span.trace_id, span.span_id = bytes(range(16)), bytes(range(8))
+    span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns() - int(4.5 * 3600e9)
+    assert (
+        post(
+            emulator, request.SerializeToString(), stream="llm_traces", auth=emulator.ingest_token
+        )[0]
+        == 200
+    )
+    emulator.fail(503)  # OpenObserve is down from here on
+    send_canary("waiting in the queue", settings_mod.validate(collector.env))
+    result = doctor(collector.env, tmp_path)
+    assert result_of(result.stdout, "collector backlog") == "FAIL", result.stdout
+    line = fix_of(result.stdout, "collector backlog")
+    assert "newest delivered span 4.5 h old" in line and "ZO_INGEST_ALLOWED_UPTO" in line
