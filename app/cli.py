@@ -12,10 +12,10 @@ import click
 from dotenv import load_dotenv
 from openai import OpenAI, OpenAIError
 
-from app.client import OFFLINE_API_KEY, openrouter_client
-from app.openrouter_simulator import OpenRouterSimulator
-from app.table import format_table
-from app.tracing import setup_tracing
+from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
+from openrouter_openobserve.table import format_table
+from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
+from openrouter_openobserve.tracing import setup_tracing
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_COMPARE = "openai/gpt-4o-mini,anthropic/claude-3.5-haiku,meta-llama/llama-3.1-8b-instruct"
@@ -32,14 +32,33 @@ class CallResult:
     error: str = ""
 
 
-def _client(offline: bool) -> OpenAI:
-    """OpenRouter; or, with no OPENROUTER_API_KEY or with --offline, the bundled simulator
-    (the one at OPENROUTER_SIMULATOR_URL, else one started in this process)."""
-    if offline or not os.environ.get("OPENROUTER_API_KEY"):
-        simulator_url = os.environ.get("OPENROUTER_SIMULATOR_URL")
-        base_url = simulator_url or OpenRouterSimulator().start().base_url
-        return openrouter_client(api_key=OFFLINE_API_KEY, base_url=base_url)
-    return openrouter_client()
+# Spans of calls answered by the simulator say so: they must never pass for real spend.
+SIMULATED = {"openrouter.simulated": True}
+
+
+def _offline(flag: bool) -> bool:
+    """Offline only when asked: --offline, or OPENROUTER_OFFLINE=true in .env."""
+    return flag or os.environ.get("OPENROUTER_OFFLINE", "").strip().lower() == "true"
+
+
+def _traced_client(offline: bool) -> OpenAI:
+    """Tracing, then OpenRouter; or, offline, the bundled simulator (the one at
+    OPENROUTER_SIMULATOR_URL, else one started in this process), its spans marked."""
+    try:
+        if offline:
+            setup_tracing(resource_attributes=SIMULATED)
+            simulator_url = os.environ.get("OPENROUTER_SIMULATOR_URL")
+            base_url = simulator_url or OpenRouterSimulator().start().base_url
+            return openrouter_client(api_key=OFFLINE_API_KEY, base_url=base_url)
+        setup_tracing()
+        return openrouter_client()
+    except ValueError as error:
+        raise click.ClickException(
+            f"{error}: set it in .env, or use the bundled OpenRouter simulator with --offline "
+            "(or OPENROUTER_OFFLINE=true)"
+            if "OPENROUTER_API_KEY" in str(error)
+            else str(error)
+        ) from None
 
 
 def _call(client: OpenAI, model: str, prompt: str) -> tuple[Any, CallResult]:
@@ -77,11 +96,12 @@ def main(env_file: Path) -> None:
 @click.argument("prompt")
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="OpenRouter model slug.")
 @click.option("--stream", is_flag=True, help="Stream the answer as it is generated.")
-@click.option("--offline", is_flag=True, help="Use the bundled OpenRouter simulator.")
+@click.option(
+    "--offline", is_flag=True, help="Use the bundled OpenRouter simulator (spans marked simulated)."
+)
 def ask(prompt: str, model: str, stream: bool, offline: bool) -> None:
     """Send PROMPT to MODEL and print the answer."""
-    setup_tracing()
-    client = _client(offline)
+    client = _traced_client(_offline(offline))
     try:
         if not stream:
             response, _ = _call(client, model, prompt)
@@ -102,7 +122,9 @@ def ask(prompt: str, model: str, stream: bool, offline: bool) -> None:
 @main.command()
 @click.argument("prompt")
 @click.option("--models", default=DEFAULT_COMPARE, show_default=True, help="Comma-separated slugs.")
-@click.option("--offline", is_flag=True, help="Use the bundled OpenRouter simulator.")
+@click.option(
+    "--offline", is_flag=True, help="Use the bundled OpenRouter simulator (spans marked simulated)."
+)
 @click.option(
     "--every",
     type=click.FloatRange(min=1),
@@ -111,8 +133,7 @@ def ask(prompt: str, model: str, stream: bool, offline: bool) -> None:
 )
 def compare(prompt: str, models: str, offline: bool, every: float | None) -> None:
     """Send the same PROMPT to several models; print provider, tokens, cost and latency."""
-    setup_tracing()
-    client = _client(offline)
+    client = _traced_client(_offline(offline))
     slugs = [m.strip() for m in models.split(",") if m.strip()]
     while True:
         click.echo(results_table([_call_or_error(client, model, prompt) for model in slugs]))

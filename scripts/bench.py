@@ -26,9 +26,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from scripts.collector_process import Collector, PeakRss, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator, kv
+from openrouter_openobserve.collector_process import Collector, PeakRss, wait_for
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
 
+SIMULATOR_MODULE = "openrouter_openobserve.testing.openrouter_simulator"
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 
@@ -315,7 +316,13 @@ def app_bench_services() -> Iterator[tuple[str, Any, Collector]]:
 
     port = free_port()
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "app.openrouter_simulator", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "openrouter_openobserve.testing.openrouter_simulator",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -479,7 +486,7 @@ class SinkProcess:
             [
                 sys.executable,
                 "-m",
-                "tests.openobserve_emulator",
+                "openrouter_openobserve.testing.openobserve_emulator",
                 "--port",
                 str(self.port),
                 "--ids-only",

@@ -21,7 +21,7 @@ def setup(mode: str, endpoint: str, auth: str, messages: int) -> object | None:
     if mode == "bare":
         return None
     if mode == "bundle":
-        from app.tracing import setup_tracing
+        from openrouter_openobserve.tracing import setup_tracing
 
         return setup_tracing(service_name="bench", endpoint=endpoint)
     from openinference.instrumentation.openai import OpenAIInstrumentor
@@ -53,7 +53,7 @@ def main(
     mode: str, calls: int, warmup: int, messages: int, simulator: str, endpoint: str, auth: str
 ) -> None:
     provider = setup(mode, endpoint, auth, messages)
-    from app.client import openrouter_client
+    from openrouter_openobserve.client import openrouter_client
 
     client = openrouter_client(api_key="sk-or-bench", base_url=simulator)
     conversation = [

@@ -17,11 +17,11 @@ from typing import Any
 
 import click
 
-from app.table import format_table
-from scripts import report
-from scripts import settings as settings_mod
-from scripts.collector_process import Collector, wait_for
-from scripts.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
+from openrouter_openobserve import report
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.collector_process import Collector, wait_for
+from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
+from openrouter_openobserve.table import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = "openai/gpt-4o-mini,anthropic/claude-3.5-haiku,meta-llama/llama-3.1-8b-instruct"
@@ -38,15 +38,16 @@ SHOWN_COLUMNS = (
 )
 
 
-def backend_env(env_file: Path) -> tuple[dict[str, str], Any]:
-    """The .env for the collector, and the local sink started when no backend is configured."""
+def backend_env(env_file: Path, sink_choice: str) -> tuple[dict[str, str], Any]:
+    """The .env for the collector, and the local sink when one is asked for (`--sink local`,
+    or `--sink auto` with no OPENOBSERVE_URL configured)."""
     raw = settings_mod.read_env(env_file if env_file.is_file() else None)
-    if raw.get("OPENOBSERVE_URL"):
+    if sink_choice == "openobserve" or (sink_choice == "auto" and raw.get("OPENOBSERVE_URL")):
         return raw, None
-    from tests.openobserve_emulator import OpenObserveEmulator
+    from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 
     sink = OpenObserveEmulator().start()
-    click.echo(f"no OPENOBSERVE_URL set: sending to a local ingest sink at {sink.url}")
+    click.echo(f"sending to a local ingest sink (the OpenObserve emulator) at {sink.url}")
     return {
         **raw,
         "OPENOBSERVE_URL": sink.url,
@@ -66,9 +67,19 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
 )
 @click.option("--prompt", default="In one sentence: why observe LLM calls?", show_default=True)
 @click.option("--models", default=MODELS, show_default=True)
-def main(env_file: Path, prompt: str, models: str) -> None:
-    """Run the whole pipeline locally and print what reached the backend."""
-    env, sink = backend_env(env_file)
+@click.option(
+    "--sink",
+    "sink_choice",
+    type=click.Choice(["auto", "local", "openobserve"]),
+    default="auto",
+    show_default=True,
+    help="local: the bundled OpenObserve emulator; openobserve: OPENOBSERVE_URL from .env; "
+    "auto: OPENOBSERVE_URL when .env sets one, else local (and it says so).",
+)
+def main(env_file: Path, prompt: str, models: str, sink_choice: str) -> None:
+    """Run the whole pipeline locally and print what reached the backend. The app always
+    talks to the bundled OpenRouter simulator: its spans are marked openrouter.simulated."""
+    env, sink = backend_env(env_file, sink_choice)
     try:
         settings = settings_mod.validate(env)
     except settings_mod.SettingsError as error:
@@ -102,7 +113,7 @@ def main(env_file: Path, prompt: str, models: str) -> None:
 def run_compare(prompt: str, models: str, endpoint: str) -> None:
     environ = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_SERVICE_NAME": SERVICE}
     subprocess.run(
-        [sys.executable, "-m", "app", "compare", prompt, "--models", models],
+        [sys.executable, "-m", "app", "compare", prompt, "--models", models, "--offline"],
         check=True,
         env=environ,
         cwd=ROOT,

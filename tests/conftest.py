@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.openrouter_simulator import OpenRouterSimulator
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.harness import Collector, ScenarioRun, emulator_settings, run_scenarios, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
 
 @pytest.fixture

@@ -10,7 +10,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from scripts.collector_process import COLLECTOR_BINARY, Collector, free_port, wait_for
+from openrouter_openobserve.collector_process import (
+    COLLECTOR_BINARY,
+    Collector,
+    free_port,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 __all__ = [

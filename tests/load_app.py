@@ -18,7 +18,7 @@ from typing import Any
 import click
 from opentelemetry import trace
 
-from app.tracing import setup_tracing
+from openrouter_openobserve.tracing import setup_tracing
 
 ATTRIBUTES = {
     "openinference.span.kind": "LLM",
@@ -88,8 +88,8 @@ def main(
 
 
 def _call_work():
-    from app.client import openrouter_client
-    from app.openrouter_simulator import OpenRouterSimulator
+    from openrouter_openobserve.client import openrouter_client
+    from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 
     client = openrouter_client(
         api_key="sk-or-load", base_url=OpenRouterSimulator().start().base_url

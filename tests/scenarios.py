@@ -19,9 +19,9 @@ from typing import Any
 import openai
 from opentelemetry import trace
 
-from app.client import openrouter_client
-from app.openrouter_simulator import OpenRouterSimulator
-from app.tracing import setup_tracing
+from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
+from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
+from openrouter_openobserve.tracing import setup_tracing
 
 PROMPT_SENTINEL = "PROMPT-SENTINEL-7f3a"
 LEAKED_KEY = "sk-or-v1-" + "c0ffee" * 10
@@ -59,7 +59,7 @@ def conversation(messages: int) -> list[dict[str, Any]]:
 class Scenarios:
     def __init__(self) -> None:
         self.simulator = OpenRouterSimulator().start()
-        self.client = openrouter_client(base_url=self.simulator.base_url)
+        self.client = openrouter_client(api_key=OFFLINE_API_KEY, base_url=self.simulator.base_url)
 
     def chat(self) -> None:
         self.client.chat.completions.create(
@@ -150,7 +150,9 @@ class Scenarios:
     def timeout(self) -> None:
         self.simulator.latency_s = 1.0
         try:
-            client = openrouter_client(base_url=self.simulator.base_url, timeout_s=0.3)
+            client = openrouter_client(
+                api_key=OFFLINE_API_KEY, base_url=self.simulator.base_url, timeout_s=0.3
+            )
             client.chat.completions.create(model="openai/gpt-4o-mini", messages=user("slow"))
         finally:
             self.simulator.latency_s = 0.0

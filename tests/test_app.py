@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from scripts.demo import MODELS
 from tests.harness import ROOT, Collector, child_env, free_port, run_app, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
-OFFLINE = {"OPENROUTER_API_KEY": ""}
+OFFLINE = {"OPENROUTER_OFFLINE": "true"}
 
 
 def llm_rows(emulator: OpenObserveEmulator) -> list[dict]:
@@ -31,6 +31,23 @@ def test_ask_stream_records_time_to_first_token(
     assert float(row["gen_ai_response_time_to_first_chunk"]) > 0
     assert row["openrouter_provider"] == "Anthropic"
     assert float(row["gen_ai_usage_cost"]) > 0
+    assert row["service_openrouter_simulated"] == "true"  # never mistaken for real spend
+
+
+def test_without_a_key_the_app_refuses_instead_of_simulating() -> None:
+    result = run_app(["ask", "hi"], env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: OPENROUTER_API_KEY is not set: set it in .env, or use the bundled OpenRouter "
+        "simulator with --offline (or OPENROUTER_OFFLINE=true)"
+    ]
+
+
+def test_a_non_ascii_app_title_is_one_line_not_a_traceback_per_call() -> None:
+    result = run_app(["ask", "hi"], env={**OFFLINE, "OPENROUTER_APP_TITLE": "Café Bot"})
+    assert result.returncode == 1
+    assert "X-OpenRouter-Title header: expected printable ASCII" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_service_name_and_environment_come_from_the_env_file(

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scripts import provision, report
-from tests import openobserve_genai as genai
+from openrouter_openobserve import provision, report
+from openrouter_openobserve.testing import openobserve_genai as genai
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import Collector, ScenarioRun, emulator_settings, run_scenarios, write_env_file
-from tests.openobserve_emulator import OpenObserveEmulator
 
 # A free variant of a model OpenObserve prices, BYOK, a stream and a failed call.
 TRAFFIC = ["chat", "stream", "byok", "free_model", "free_priced_model", "error_429"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import render_config, settings
+from openrouter_openobserve import render_config, settings
 from tests.harness import COLLECTOR_BINARY, ROOT
 
 MANIFEST = ROOT / "collector" / "builder-config.yaml"

@@ -10,10 +10,10 @@ from pathlib import Path
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
+from openrouter_openobserve.collector_process import Collector
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from scripts.bench import export_requests
-from scripts.collector_process import Collector
 from tests.harness import run_scenarios, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
 FLATTENED_APP = {  # OpenInference's own defaults: every message and tool flattened
     "OPENINFERENCE_HIDE_INPUT_MESSAGES": "false",

@@ -1,10 +1,15 @@
-"""docker-compose.yml, checked statically (no Docker engine here): it follows the compose
-specification, everything it references exists, it pins the manifest's collector release,
-binds host ports to 127.0.0.1, holds no secret, and renders a config the collector accepts."""
+"""docker-compose.yml, checked without a Docker engine: by the real Compose's `config` (built
+from the Go module proxy by scripts/build-compose), which interpolates and resolves the file
+as `docker compose up` would, with the shipped .env.example, the gateway profile and
+non-default settings; and statically (compose specification, referenced files, pinned
+release, loopback ports, no secret, a config the collector accepts)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +19,130 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from scripts import render_config, settings
+from openrouter_openobserve import render_config, settings
 from tests.harness import COLLECTOR_BINARY, ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
+COMPOSE_BINARY = Path(os.environ.get("COMPOSE_BIN", ROOT / "build" / "compose" / "docker-compose"))
+GATEWAY_SETTINGS = {
+    "COLLECTOR_GATEWAYS": "gateway-1:4317,gateway-2:4317",
+    "COLLECTOR_GATEWAY_TOKEN": "change-me-to-a-long-random-token",
+    "COLLECTOR_TLS_CA_FILE": "/etc/otelcol-certs/ca.pem",
+}
+PORTS = {
+    "COLLECTOR_OTLP_GRPC_PORT": "14317",
+    "COLLECTOR_OTLP_HTTP_PORT": "14318",
+    "COLLECTOR_HEALTH_PORT": "13134",
+}
+
+
+def with_settings(changes: dict[str, str]) -> str:
+    """.env.example with `changes` made the way a user edits it: each key's line replaced."""
+    text = (ROOT / ".env.example").read_text()
+    for key, value in changes.items():
+        line = f"{key}='{value}'"
+        text, found = re.subn(rf"^#? ?{key}=.*$", line, text, flags=re.MULTILINE)
+        if not found:
+            text += line + "\n"
+    return text
+
+
+def compose_config(tmp_path: Path, changes: dict[str, str], *args: str) -> dict[str, Any]:
+    """What the real Compose resolves (`docker compose [ARGS] config`) in a project holding
+    the shipped compose file and a .env."""
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    shutil.copy(COMPOSE, project / COMPOSE.name)
+    (project / ".env").write_text(with_settings(changes))
+    result = subprocess.run(
+        [str(COMPOSE_BINARY), *args, "config", "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def published(service: dict[str, Any]) -> set[tuple[str, int, int]]:
+    return {(p["host_ip"], int(p["published"]), p["target"]) for p in service.get("ports", [])}
+
+
+def rendered_by(service: dict[str, Any]) -> dict[str, Any]:
+    """The collector config a *-config service renders, from its resolved environment."""
+    environment = {key: str(value) for key, value in service["environment"].items()}
+    role = service["command"][1] if service["command"][0] == "--role" else None
+    if role:
+        environment["COLLECTOR_ROLE"] = role
+    return yaml.safe_load(render_config.render(settings.validate(environment)))
+
+
+def test_compose_itself_accepts_the_shipped_env_example(tmp_path: Path) -> None:
+    services = compose_config(tmp_path, {})["services"]
+    assert set(services) == {"collector-config", "collector", "openobserve", "provision"} | {
+        "simulator",
+        "app",
+    }
+    assert published(services["collector"]) == {
+        ("127.0.0.1", 4317, 4317),
+        ("127.0.0.1", 4318, 4318),
+        ("127.0.0.1", 13133, 13133),
+    }
+    config = rendered_by(services["collector-config"])
+    assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
+    assert config["exporters"]["otlp_http/openobserve"]["endpoint"] == (
+        "http://openobserve:5080/api/default"
+    )
+    assert services["collector"]["environment"]["OPENOBSERVE_AUTH_TOKEN"].startswith("Basic ")
+    assert services["app"]["environment"]["OPENROUTER_OFFLINE"] == "true"  # no accounts needed
+    volumes = {(v["source"], v["target"]) for v in services["collector"]["volumes"]}
+    assert ("collector-queue", "/var/lib/otelcol/queue") in volumes
+
+
+def test_compose_itself_accepts_the_gateway_profile(tmp_path: Path) -> None:
+    services = compose_config(tmp_path, GATEWAY_SETTINGS, "--profile", "gateway")["services"]
+    for name in ("gateway-config", "gateway-1", "gateway-2"):
+        assert name in services
+    for name in ("gateway-1", "gateway-2"):
+        assert (
+            services[name]["environment"]["COLLECTOR_GATEWAY_TOKEN"]
+            == (GATEWAY_SETTINGS["COLLECTOR_GATEWAY_TOKEN"])
+        )
+        assert "ports" not in services[name]
+    agent = rendered_by(services["collector-config"])
+    hostnames = agent["exporters"]["loadbalancing/gateways"]["resolver"]["static"]["hostnames"]
+    gateway = rendered_by(services["gateway-config"])
+    port = gateway["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].rsplit(":", 1)[1]
+    assert hostnames == [f"gateway-1:{port}", f"gateway-2:{port}"]
+    # Without the gateway profile the same .env needs no gateway at all.
+    assert "gateway-1" not in compose_config(tmp_path, GATEWAY_SETTINGS)["services"]
+
+
+def test_non_default_ports_agree_everywhere(tmp_path: Path) -> None:
+    """Published ports, the ports the rendered config listens on, the health checks and the
+    app's endpoint all follow COLLECTOR_*_PORT."""
+    services = compose_config(tmp_path, {**PORTS, **GATEWAY_SETTINGS}, "--profile", "gateway")
+    services = services["services"]
+    grpc, http, health = (int(PORTS[k]) for k in PORTS)
+    assert published(services["collector"]) == {
+        ("127.0.0.1", grpc, grpc),
+        ("127.0.0.1", http, http),
+        ("127.0.0.1", health, health),
+    }
+    config = rendered_by(services["collector-config"])
+    protocols = config["receivers"]["otlp"]["protocols"]
+    assert protocols["grpc"]["endpoint"] == f"0.0.0.0:{grpc}"
+    assert protocols["http"]["endpoint"] == f"0.0.0.0:{http}"
+    assert config["extensions"]["health_check"]["endpoint"] == f"0.0.0.0:{health}"
+    for name in ("collector", "gateway-1", "gateway-2"):
+        assert f"http://127.0.0.1:{health}/" in services[name]["healthcheck"]["test"], name
+    gateway = rendered_by(services["gateway-config"])
+    assert gateway["extensions"]["health_check"]["endpoint"] == f"0.0.0.0:{health}"
+    assert services["app"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == (
+        f"http://collector:{grpc}"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,64 +242,13 @@ def test_gateway_profile_two_gateways_behind_one_agent(compose: dict[str, Any]) 
         service = services[name]
         assert service["profiles"] == ["gateway"]
         assert service["build"]["args"]["BASE"].endswith(f":{manifest_release()}")
-        assert "ports" not in service  # only agents talk to gateways, inside the network
-        assert service["environment"]["COLLECTOR_GATEWAY_TOKEN"].startswith("${")
-    command = services["gateway-config"]["command"]
-    assert command[:2] == ["--role", "gateway"]
-    example = {k: v for k, v in dotenv_values(ROOT / ".env.example").items() if v is not None}
-    gateway_env = {
-        **example,
-        **{k: str(v) for k, v in services["gateway-config"]["environment"].items()},
-        "OPENOBSERVE_URL": "http://openobserve:5080",
-        "COLLECTOR_ROLE": "gateway",
-        "COLLECTOR_GATEWAY_TOKEN": "t" * 20,
-    }
-    text = render_config.render(settings.validate(gateway_env))
-    grpc = yaml.safe_load(text)["receivers"]["otlp"]["protocols"]["grpc"]
-    assert grpc["tls"]["cert_file"] == "/etc/otelcol-certs/gateway.pem"
-    assert grpc["auth"]["authenticator"] == "bearertokenauth/gateways"
-    secrets = {"OPENOBSERVE_AUTH_TOKEN": "x", "COLLECTOR_GATEWAY_TOKEN": "t" * 20}
-    assert render_config.collector_validate(COLLECTOR_BINARY, text, secrets) is None
+    assert services["gateway-config"]["command"][:2] == ["--role", "gateway"]
 
 
-def test_compose_renders_a_config_the_collector_accepts(compose: dict[str, Any]) -> None:
+def test_compose_renders_a_config_the_collector_accepts(tmp_path: Path) -> None:
     """What the collector-config service renders from .env.example, validated by the binary."""
-    service = compose["services"]["collector-config"]
-    overrides = {
-        key: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
-        for key, value in service["environment"].items()
-    }
-    example = {k: v for k, v in dotenv_values(ROOT / ".env.example").items() if v is not None}
-    parsed = settings.validate({**example, **overrides})
-    text = render_config.render(parsed)
-    config = yaml.safe_load(text)
-    assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
-    assert config["exporters"]["otlp_http/openobserve"]["endpoint"] == (
-        "http://openobserve:5080/api/default"
-    )
-    assert config["extensions"]["file_storage/queue"]["directory"] == "/var/lib/otelcol/queue"
-    complaint = render_config.collector_validate(
-        COLLECTOR_BINARY, text, {"OPENOBSERVE_AUTH_TOKEN": example["OPENOBSERVE_AUTH_TOKEN"]}
-    )
-    assert complaint is None, complaint
-
-
-def test_provision_runs_once_openobserve_is_healthy(compose: dict[str, Any]) -> None:
-    service = compose["services"]["provision"]
-    assert service["entrypoint"] == ["python", "-m", "scripts.provision"]
-    assert (ROOT / "scripts" / "provision.py").is_file()
-    assert service["depends_on"]["openobserve"]["condition"] == "service_healthy"
-    assert service["environment"]["OPENOBSERVE_URL"].endswith(":-http://openobserve:5080}")
-    assert "restart" not in service  # a one-shot: exits when done
-    # OpenObserve refuses alerts on a stream without data: it waits for the first spans.
-    assert service["command"][0] == "--wait" and float(service["command"][1]) >= 300
-    # The image carries the dashboards and alerts it provisions.
-    assert "COPY collector ./collector" in (ROOT / service["build"]["dockerfile"]).read_text()
-
-
-def test_embedded_openobserve_keeps_a_long_outage_within_its_ingest_window(
-    compose: dict[str, Any],
-) -> None:
-    environment = compose["services"]["openobserve"]["environment"]
-    window = environment["ZO_INGEST_ALLOWED_UPTO"]
-    assert window == "${OPENOBSERVE_INGEST_WINDOW_HOURS:-168}"
+    service = compose_config(tmp_path, {})["services"]["collector-config"]
+    environment = {key: str(value) for key, value in service["environment"].items()}
+    text = render_config.render(settings.validate(environment))
+    secrets = render_config.collector_secrets(settings.validate(environment))
+    assert render_config.collector_validate(COLLECTOR_BINARY, text, secrets) is None

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import ScenarioRun
-from tests.openobserve_emulator import OpenObserveEmulator
 
 Series = tuple[str, str, str]  # requested model, provider, error type
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import ROOT, Collector
-from tests.openobserve_emulator import OpenObserveEmulator
 
 
 def doctor(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:

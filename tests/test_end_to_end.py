@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from app.openrouter_simulator import OpenRouterSimulator
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.harness import Collector, run_app, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
 MODEL = "meta-llama/llama-3.1-8b-instruct"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from scripts import settings as settings_mod
-from scripts.doctor import send_canary
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.doctor import send_canary
+from openrouter_openobserve.testing.openobserve_emulator import IngestWindow, OpenObserveEmulator
 from tests.harness import Collector, emulator_settings, wait_for
-from tests.openobserve_emulator import IngestWindow, OpenObserveEmulator
 from tests.test_doctor import doctor, fix_of, result_of
 from tests.test_openobserve_emulator import post
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from scripts.render_config import collector_validate, main
+from openrouter_openobserve.render_config import collector_validate, main
 from tests.harness import COLLECTOR_BINARY, ROOT
 
 SECRETS = {
@@ -51,13 +51,40 @@ def test_agent_is_a_daemonset_forwarding_to_the_gateways(release: str) -> None:
     assert resolver["dns"]["hostname"].endswith(".svc.cluster.local")
     assert config["service"]["pipelines"]["traces"]["exporters"] == ["loadbalancing/gateways"]
     assert "otlp_http/openobserve" not in config["exporters"]  # no OpenObserve credentials
-    queue = next(v for v in values["extraVolumes"] if v["name"] == "queue")
-    assert queue["hostPath"]["path"] == "/var/lib/otelcol/queue"
 
 
-def test_gateway_is_a_deployment_with_an_hpa(release: str) -> None:
+def test_agent_queue_is_a_node_directory_the_collector_user_owns() -> None:
+    """A hostPath directory is created root-owned; the collector runs as 10001."""
+    values = render_values("agent.env")
+    queue_dir = values["alternateConfig"]["extensions"]["file_storage/queue"]["directory"]
+    (queue,) = [v for v in values["extraVolumes"] if v["name"] == "queue"]
+    assert queue["hostPath"] == {"path": queue_dir, "type": "DirectoryOrCreate"}
+    assert {"name": "queue", "mountPath": queue_dir} in values["extraVolumeMounts"]
+    (init,) = values["initContainers"]
+    assert init["securityContext"]["runAsUser"] == 0
+    assert f"chown 10001:10001 {queue_dir}" in init["command"][-1]
+    assert {"name": "queue", "mountPath": queue_dir} in init["volumeMounts"]
+
+
+def test_gateway_queue_survives_a_restart_and_a_scale_down() -> None:
+    """A volume claim per gateway pod (a StatefulSet), kept when the set scales down, and
+    writable by the collector's user: never an emptyDir, which dies with the pod."""
     values = render_values("gateway.env", "--role", "gateway")
-    assert values["mode"] == "deployment"
+    assert values["mode"] == "statefulset"
+    queue_dir = values["alternateConfig"]["extensions"]["file_storage/queue"]["directory"]
+    assert {"name": "queue", "mountPath": queue_dir} in values["extraVolumeMounts"]
+    assert not [v for v in values["extraVolumes"] if v["name"] == "queue"]
+    (claim,) = values["statefulset"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "queue"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    retention = values["statefulset"]["persistentVolumeClaimRetentionPolicy"]
+    assert retention == {"enabled": True, "whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert values["podSecurityContext"]["fsGroup"] == 10001
+
+
+def test_gateway_is_a_statefulset_with_an_hpa(release: str) -> None:
+    values = render_values("gateway.env", "--role", "gateway")
+    assert values["mode"] == "statefulset"
     assert values["image"]["tag"] == release
     assert values["autoscaling"]["enabled"] is True
     assert values["autoscaling"]["minReplicas"] >= 2

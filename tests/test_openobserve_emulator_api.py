@@ -12,11 +12,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
-from scripts.openobserve_api import OpenObserve, OpenObserveError
-from scripts.provision import DASHBOARDS_DIR, load_json
+from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError
+from openrouter_openobserve.provision import DASHBOARDS_DIR, load_json
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
+from openrouter_openobserve.testing.openobserve_search import histogram_step_s
 from tests.harness import create_org
-from tests.openobserve_emulator import OpenObserveEmulator, kv
-from tests.openobserve_search import histogram_step_s
 from tests.test_openobserve_emulator import post
 
 NOW_US = 1_700_000_000_000_000

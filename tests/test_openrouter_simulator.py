@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from app.client import openrouter_client
-from app.openrouter_simulator import CATALOGUE, OpenRouterSimulator
+from openrouter_openobserve.client import openrouter_client
+from openrouter_openobserve.testing.openrouter_simulator import CATALOGUE, OpenRouterSimulator
 
 
 def test_response_carries_openrouter_fields(simulator: OpenRouterSimulator) -> None:

@@ -15,8 +15,10 @@ import pytest
 from click.testing import CliRunner
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from scripts import provision
-from scripts.settings import SETTINGS
+from openrouter_openobserve import provision
+from openrouter_openobserve.settings import SETTINGS
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openobserve_search import check_sql
 from tests.contract import contract_schema
 from tests.harness import (
     ROOT,
@@ -27,8 +29,6 @@ from tests.harness import (
     wait_for,
     write_env_file,
 )
-from tests.openobserve_emulator import OpenObserveEmulator
-from tests.openobserve_search import check_sql
 from tests.test_openobserve_emulator import post
 
 DASHBOARD = json.loads(

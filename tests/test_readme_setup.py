@@ -13,8 +13,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tests.harness import ROOT, free_port, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from tests.harness import COLLECTOR_BINARY, ROOT, free_port, wait_for
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -57,7 +57,10 @@ def test_readme_setup_delivers_spans_with_the_shipped_env(
     assert "run-collector" in commands
     workdir = tmp_path / "fresh"
     workdir.mkdir()
+    # What scripts/setup leaves in a checkout: the virtualenv and the collector binary.
     (workdir / ".venv").symlink_to(VENV_BIN.parent)
+    (workdir / "build").mkdir()
+    (workdir / "build" / "otelcol").symlink_to(COLLECTOR_BINARY.parent)
     shutil.copy(ROOT / ".env.example", workdir / ".env.example")
     ports = {
         key: str(free_port())

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from scripts.collector_process import Collector, PeakRss
-from scripts.collector_process import collector_metric as read_collector_metric
+from openrouter_openobserve.collector_process import Collector, PeakRss
+from openrouter_openobserve.collector_process import collector_metric as read_collector_metric
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import ROOT, child_env, free_port, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
 MEMORY_BUDGET_MIB = 256
 RESULTS = ROOT / "build" / "reliability-results.json"

@@ -9,16 +9,17 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from scripts.render_config import main
-from scripts.settings import SETTINGS
+from openrouter_openobserve.render_config import main
+from openrouter_openobserve.settings import SETTINGS
+from openrouter_openobserve.testing.openobserve_emulator import flatten_key
 from tests.contract import documented_columns
-from tests.harness import COLLECTOR_BINARY
-from tests.openobserve_emulator import flatten_key
+from tests.harness import COLLECTOR_BINARY, wait_for
 
 TOKEN = "Basic " + base64.b64encode(b"root@example.com:S3cret-pass").decode()
 OPENROUTER_KEY = "sk-or-v1-" + "a1" * 32
@@ -151,6 +152,7 @@ INVALID = [
         "OPENOBSERVE_ROOT_EMAIL",
     ),
     ("API token without Basic", {"OPENOBSERVE_API_TOKEN": "cm9vdDpwYXNz"}, "OPENOBSERVE_API_TOKEN"),
+    ("app title not ASCII", {"OPENROUTER_APP_TITLE": "Café Bot"}, "OPENROUTER_APP_TITLE"),
 ]
 
 
@@ -316,3 +318,34 @@ def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
     }
     result, output = render(tmp_path, agent)  # the gateways derive them, once per span
     assert "connectors" not in yaml.safe_load(output.read_text())
+
+
+@pytest.mark.parametrize(
+    ("bind", "receiver", "health"),
+    [
+        ("::1", "[::1]:4317", "127.0.0.1:13133"),
+        ("::", "[::]:4317", "[::]:13133"),
+        ("127.0.0.1", "127.0.0.1:4317", "127.0.0.1:13133"),
+    ],
+)
+def test_ipv6_bind_addresses_render_valid_endpoints(
+    tmp_path: Path, bind: str, receiver: str, health: str
+) -> None:
+    result, output = render(tmp_path, {**VALID, "COLLECTOR_BIND_ADDRESS": bind}, "--check")
+    assert result.exit_code == 0, result.stderr
+    config = yaml.safe_load(output.read_text())
+    assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == receiver
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == receiver[:-4] + "4318"
+    assert config["extensions"]["health_check"]["endpoint"] == health
+
+
+def test_a_collector_bound_to_ipv6_loopback_delivers(
+    emulator: Any, start_collector: Any, collector_env: dict[str, str]
+) -> None:
+    from openrouter_openobserve import settings as settings_mod
+    from openrouter_openobserve.doctor import send_canary
+
+    collector = start_collector({**collector_env, "COLLECTOR_BIND_ADDRESS": "::1"})
+    assert collector.otlp_grpc_endpoint.startswith("http://[::1]:")
+    send_canary("over IPv6", settings_mod.validate(collector.env))
+    wait_for(lambda: emulator.rows("llm_traces", org="acme"), what="the span sent over IPv6")

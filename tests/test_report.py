@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from scripts import provision, report
+from openrouter_openobserve import provision, report
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import ScenarioRun, emulator_settings, write_env_file
-from tests.openobserve_emulator import OpenObserveEmulator
 
 Group = tuple[str, str | None]  # requested model, provider
 

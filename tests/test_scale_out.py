@@ -17,9 +17,9 @@ import trustme
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
-from scripts.collector_process import Collector
+from openrouter_openobserve.collector_process import Collector
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
 from tests.harness import wait_for
-from tests.openobserve_emulator import OpenObserveEmulator, kv
 
 TOKEN = "agents-and-gateways-share-this-token"
 SPANS_PER_TRACE = 4

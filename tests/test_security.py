@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scripts.render_config import collector_validate, main, render
-from scripts.settings import SETTINGS, SettingsError, validate
+from openrouter_openobserve.render_config import collector_validate, main, render
+from openrouter_openobserve.settings import SETTINGS, SettingsError, validate
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import COLLECTOR_BINARY, Collector, run_app, wait_for
-from tests.openobserve_emulator import OpenObserveEmulator
 
 PASSWORD = "Pa55-W0rd-SECRET"
 TOKEN = "Basic " + base64.b64encode(f"root@example.com:{PASSWORD}".encode()).decode()

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.openrouter_simulator import DEFAULT_ERRORS
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openrouter_simulator import DEFAULT_ERRORS
 from tests.harness import Collector, ScenarioRun, run_scenarios
-from tests.openobserve_emulator import OpenObserveEmulator
 from tests.scenarios import LEAKED_KEY, PROMPT_SENTINEL
 
 COMPLETION_SENTINEL = "Simulated answer"

@@ -24,13 +24,13 @@ from typing import Any, NoReturn
 
 import click
 
-from scripts import render_config
-from scripts import settings as settings_mod
-from scripts.openobserve_api import OpenObserve, OpenObserveError
+from openrouter_openobserve import render_config
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.bundle_files import collector_dir
+from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError
 
-ROOT = Path(__file__).resolve().parents[1]
-DASHBOARDS_DIR = ROOT / "collector" / "dashboards"
-ALERTS_DIR = ROOT / "collector" / "alerts"
+DASHBOARDS_DIR = collector_dir() / "dashboards"
+ALERTS_DIR = collector_dir() / "alerts"
 FOLDER = "default"
 SHIPPED_STREAM = "default"  # the stream the shipped JSON queries
 # Alerts whose threshold comes from .env: the number their SQL ends with.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from scripts import render_config
-from scripts import settings as settings_mod
+from openrouter_openobserve import render_config
+from openrouter_openobserve import settings as settings_mod
 
 COMMAND = "run-collector"
 

@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from scripts.settings import SettingsError
+from openrouter_openobserve.settings import SettingsError
 
 
 class OpenObserveError(Exception):

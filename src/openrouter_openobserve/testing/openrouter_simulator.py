@@ -11,8 +11,9 @@
   errors in the middle of a stream (HTTP 200, an `error` chunk, `finish_reason: error`).
 
 Faults and latency are set on the instance (`fail`, `fail_mid_stream`, `latency_s`,
-`chunk_delay_s`, `byok`). Run with `python -m app.openrouter_simulator` or in-process
-with `OpenRouterSimulator().start()`.
+`chunk_delay_s`, `byok`). Run with
+`python -m openrouter_openobserve.testing.openrouter_simulator` or in-process with
+`OpenRouterSimulator().start()`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ OpenObserve answers (401, 400, 413, 503, ...), runs search SQL on DataFusion as 
 does (`openobserve_search.py`), serves the dashboard, alert and destination APIs
 `provision` uses (`openobserve_management.py`), and can be told to fail or to be slow for
 a while. Tests run it in-process (`OpenObserveEmulator().start()`); the no-Docker demo runs
-it as `python -m tests.openobserve_emulator`.
+it as `python -m openrouter_openobserve.testing.openobserve_emulator`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from tests import openobserve_genai as genai
-from tests.openobserve_management import DEFAULT_FOLDER, ApiError, Management, StreamNotFound
+from openrouter_openobserve.testing import openobserve_genai as genai
+from openrouter_openobserve.testing.openobserve_management import (
+    DEFAULT_FOLDER,
+    ApiError,
+    Management,
+    StreamNotFound,
+)
 
 INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/(?:v1/)?traces$")
 METRICS_INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/v1/metrics$")
@@ -575,7 +580,7 @@ class OpenObserveEmulator:
 
     def stream_schema(self, org: str, stream: str, stream_type: str) -> dict[str, Any]:
         """`GET /api/{org}/streams/{stream}/schema`: every column the stream's rows have."""
-        from tests.openobserve_search import arrow_type_name, stream_table
+        from openrouter_openobserve.testing.openobserve_search import arrow_type_name, stream_table
 
         streams = self._metric_streams if stream_type == "metrics" else self._streams
         with self._lock:
@@ -603,7 +608,7 @@ class OpenObserveEmulator:
     def search(
         self, org: str, query: dict[str, Any], stream_type: str = "traces"
     ) -> dict[str, Any]:
-        from tests.openobserve_search import run_sql
+        from openrouter_openobserve.testing.openobserve_search import run_sql
 
         streams = self._metric_streams if stream_type == "metrics" else self._streams
         with self._lock:
@@ -714,7 +719,10 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             return emulator.ingest(org, stream, rows), len(rows), rejected
 
         def _ingest_metrics(self, org: str, raw: bytes, content_type: str) -> tuple[str, int]:
-            from tests.openobserve_metrics import metric_rows, parse_metrics_request
+            from openrouter_openobserve.testing.openobserve_metrics import (
+                metric_rows,
+                parse_metrics_request,
+            )
 
             rows = metric_rows(parse_metrics_request(raw, content_type))
             emulator.ingest_metrics(org, rows)

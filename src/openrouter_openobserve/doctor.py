@@ -19,11 +19,11 @@ from typing import Any
 
 import click
 
-from app.table import format_table
-from scripts import render_config
-from scripts import settings as settings_mod
-from scripts.collector_process import collector_metric
-from scripts.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
+from openrouter_openobserve import render_config
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.collector_process import collector_metric
+from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
+from openrouter_openobserve.table import format_table
 
 
 @dataclass
@@ -261,7 +261,10 @@ def send_canary(name: str, settings: dict[str, Any]) -> None:
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({"service.name": "doctor"}))
-    endpoint = f"http://127.0.0.1:{settings['COLLECTOR_OTLP_GRPC_PORT']}"
+    address = render_config.client_address(settings["COLLECTOR_BIND_ADDRESS"])
+    endpoint = "http://" + render_config.listen_endpoint(
+        address, settings["COLLECTOR_OTLP_GRPC_PORT"]
+    )
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5)))
     provider.get_tracer("doctor").start_span(name).end()
     provider.shutdown()

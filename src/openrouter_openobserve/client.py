@@ -12,21 +12,29 @@ OFFLINE_API_KEY = "sk-or-offline-simulator"
 
 
 def attribution_headers() -> dict[str, str]:
-    """OpenRouter's app attribution headers, from the environment when set."""
+    """OpenRouter's app attribution headers, from the environment when set. HTTP headers
+    carry ASCII only: a title with other characters is refused here, once, with its name."""
     headers = {}
     if referer := os.environ.get("OPENROUTER_HTTP_REFERER"):
         headers["HTTP-Referer"] = referer
     if title := os.environ.get("OPENROUTER_APP_TITLE"):
         headers["X-OpenRouter-Title"] = title
+    for name, value in headers.items():
+        if not value.isascii() or not value.isprintable():
+            raise ValueError(f"{name} header: expected printable ASCII, got {value!r}")
     return headers
 
 
 def openrouter_client(
     api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60.0
 ) -> OpenAI:
-    """An OpenAI client for OpenRouter; key and URL default to the environment."""
+    """An OpenAI client for OpenRouter; key and URL default to OPENROUTER_API_KEY and
+    OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else."""
+    key = api_key or os.environ.get("OPENROUTER_API_KEY")
+    if not key:
+        raise ValueError("OPENROUTER_API_KEY is not set")
     return OpenAI(
-        api_key=api_key or os.environ.get("OPENROUTER_API_KEY") or OFFLINE_API_KEY,
+        api_key=key,
         base_url=base_url or os.environ.get("OPENROUTER_BASE_URL") or OPENROUTER_BASE_URL,
         default_headers=attribution_headers(),
         timeout=timeout_s,

@@ -22,10 +22,10 @@ from typing import Any, NoReturn
 
 import click
 
-from app.table import format_table
-from scripts import render_config
-from scripts import settings as settings_mod
-from scripts.openobserve_api import OpenObserve, OpenObserveError
+from openrouter_openobserve import render_config
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError
+from openrouter_openobserve.table import format_table
 
 EXIT_FAILED, EXIT_INVALID = 1, 2
 DURATION = re.compile(r"^(?P<amount>[0-9]{1,6})(?P<unit>[smhd])$")

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 import psutil
 import yaml
 
-from scripts import render_config, settings
+from openrouter_openobserve import render_config, settings
 
-COLLECTOR_BINARY = Path(os.environ.get("OTELCOL_BIN", render_config.DEFAULT_COLLECTOR))
+# Absolute: collectors run in their own working directories.
+COLLECTOR_BINARY = Path(os.environ.get("OTELCOL_BIN", render_config.DEFAULT_COLLECTOR)).absolute()
 
 T = TypeVar("T")
 
@@ -92,7 +93,8 @@ class Collector:
 
     @property
     def otlp_grpc_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.grpc_port}"
+        address = render_config.client_address(self.env.get("COLLECTOR_BIND_ADDRESS", "127.0.0.1"))
+        return "http://" + render_config.listen_endpoint(address, self.grpc_port)
 
     def render(self) -> dict[str, Any]:
         """Validate the settings and write the config; returns the settings."""

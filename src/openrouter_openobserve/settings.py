@@ -154,8 +154,9 @@ def parse_optional_url(value: str) -> str:
 
 
 def parse_title(value: str) -> str:
-    if len(value) > 100 or any(ord(ch) < 32 for ch in value):
-        _fail("at most 100 printable characters")
+    # It travels as an HTTP header (X-OpenRouter-Title): ASCII only.
+    if len(value) > 100 or not value.isascii() or not value.isprintable():
+        _fail("at most 100 printable ASCII characters (it is sent as an HTTP header)")
     return value
 
 
@@ -242,7 +243,7 @@ def parse_file_path(value: str) -> str:
 
 def parse_openrouter_key(value: str) -> str:
     if value and not re.fullmatch(r"sk-or-[A-Za-z0-9_-]{8,}", value):
-        _fail("an OpenRouter key 'sk-or-...' or nothing (offline simulator)")
+        _fail("an OpenRouter key 'sk-or-...' or nothing")
     return value
 
 
@@ -463,12 +464,20 @@ SETTINGS: tuple[Setting, ...] = (
         doc="compose only: root password of the embedded OpenObserve",
     ),
     Setting(
+        "OPENROUTER_OFFLINE",
+        "false",
+        "a flag",
+        parse_bool,
+        doc="the example app: true talks to the bundled simulator (spans marked "
+        "openrouter.simulated), false to OpenRouter with OPENROUTER_API_KEY",
+    ),
+    Setting(
         "OPENROUTER_API_KEY",
         "",
         "a key",
         parse_openrouter_key,
         secret=True,
-        doc="OpenRouter key; empty runs the app against the bundled simulator",
+        doc="OpenRouter key of the example app (required unless OPENROUTER_OFFLINE=true)",
     ),
 )
 

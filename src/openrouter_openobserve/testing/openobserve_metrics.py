@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
-from tests.openobserve_emulator import (
+from openrouter_openobserve.testing.openobserve_emulator import (
     IngestError,
     flatten_key,
     normalise_stream_name,

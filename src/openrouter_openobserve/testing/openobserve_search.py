@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datafusion import SessionContext, udf
 
-from tests.openobserve_management import StreamNotFound
+from openrouter_openobserve.testing.openobserve_management import StreamNotFound
 
 # OpenObserve's auto interval: the smallest of these giving at most ~100 buckets.
 _HISTOGRAM_STEPS_S = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400)

@@ -14,13 +14,14 @@ import click
 import jinja2
 import yaml
 
-from scripts import settings as settings_mod
+from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.bundle_files import collector_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE_DIR = ROOT / "collector"
+TEMPLATE_DIR = collector_dir()
 TEMPLATE_NAME = "config.yaml.j2"
 DEFAULT_OUTPUT = Path("build") / "collector.yaml"  # relative to where it runs
-DEFAULT_COLLECTOR = ROOT / "build" / "otelcol" / "otelcol-openrouter"
+# Where scripts/build-collector puts the binary, relative to the checkout it runs in.
+DEFAULT_COLLECTOR = Path("build") / "otelcol" / "otelcol-openrouter"
 
 # Secrets the template references as ${env:...} (never as values).
 COLLECTOR_SECRET_KEYS = ("OPENOBSERVE_AUTH_TOKEN", "COLLECTOR_GATEWAY_TOKEN")
@@ -84,6 +85,16 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def listen_endpoint(address: str, port: int) -> str:
+    """host:port for a listener; an IPv6 address in brackets ([::1]:4317)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def client_address(bind_address: str) -> str:
+    """Where a local client reaches a listener bound to `bind_address`."""
+    return "127.0.0.1" if bind_address in ("0.0.0.0", "::") else bind_address
+
+
 def _dns_gateway(gateways: list[str]) -> tuple[str, str] | None:
     """(host, port) of a `dns:HOST:PORT` gateway setting, else None."""
     if len(gateways) == 1 and gateways[0].startswith("dns:"):
@@ -101,6 +112,7 @@ def render(settings: dict[str, Any]) -> str:
     )
     env.filters["q"] = yaml_quote
     env.filters["ottl"] = ottl_string
+    env.globals["listen"] = listen_endpoint
     return env.get_template(TEMPLATE_NAME).render(template_context(settings))
 
 
@@ -225,7 +237,9 @@ def main(
         if complaint:
             fail(f"collector validate failed: {complaint}")
     if helm_values:
-        from scripts.helm_values import helm_values as values_for  # it builds on this module
+        from openrouter_openobserve.helm_values import (
+            helm_values as values_for,  # it builds on this module
+        )
 
         text = yaml.safe_dump(values_for(settings, text), sort_keys=False)
     if to_stdout:

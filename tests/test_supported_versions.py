@@ -1,0 +1,82 @@
+"""The lowest openai that pyproject.toml allows produces the error text the collector parses
+("Error code: 429 - {...}") and the response the normaliser reads: the scenarios app, run
+with that openai in an environment of its own (built once, cached in build/), through the
+real collector."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from tests.harness import ROOT, Collector, ScenarioRun, child_env, emulator_settings, wait_for
+
+PYPROJECT = (ROOT / "pyproject.toml").read_text()
+LOWEST_OPENAI = re.search(r'"openai>=([0-9.]+),', PYPROJECT)[1]  # type: ignore[index]
+
+
+def lowest_openai_python() -> Path:
+    """A virtualenv with the package, its locked dependencies, and openai at its lowest."""
+    lock = (ROOT / "requirements.lock").read_text()
+    venv = ROOT / "build" / "venv-openai-lowest"
+    stamp = venv / ".stamp"
+    fingerprint = hashlib.sha256((PYPROJECT + lock + LOWEST_OPENAI).encode()).hexdigest()
+    python = venv / "bin" / "python"
+    if stamp.is_file() and stamp.read_text() == fingerprint:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    constraints = venv / "constraints.txt"
+    constraints.write_text(
+        "".join(line + "\n" for line in lock.splitlines() if not line.startswith("openai=="))
+    )
+    pins = ["-c", str(constraints), f"openai=={LOWEST_OPENAI}", str(ROOT)]
+    install = [str(python), "-m", "pip", "install", "--quiet", *pins]
+    subprocess.run(install, check=True, cwd=venv, timeout=900)
+    stamp.write_text(fingerprint)
+    return python
+
+
+def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> None:
+    python = lowest_openai_python()
+    version = subprocess.run(
+        [str(python), "-c", "import openai; print(openai.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert version == LOWEST_OPENAI
+    with OpenObserveEmulator() as emulator:
+        collector = Collector(tmp_path / "collector", emulator_settings(emulator)).start()
+        try:
+            names = ["chat", "error_429"]
+            result = subprocess.run(
+                [str(python), "-m", "tests.scenarios", *names],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
+                timeout=120,
+            )
+            assert result.returncode == 0, result.stderr
+            rows = wait_for(
+                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 4 and r,
+                what="the spans of the lowest openai",
+            )
+        finally:
+            collector.stop()
+    run = ScenarioRun(rows, {})
+    chat, failed = run.llm_row("chat"), run.llm_row("error_429")
+    assert chat["openrouter_cost_status"] == "reported" and chat["openrouter_provider"]
+    assert failed["http_response_status_code"] == "429"
+    assert failed["error_type"] == "RateLimitError"
+    assert failed["openrouter_error_message"] and "{" not in failed["openrouter_error_message"]
+
+
+@pytest.mark.parametrize("package", ["openai", "opentelemetry-sdk", "click"])
+def test_every_range_has_an_upper_bound(package: str) -> None:
+    assert re.search(rf'"{package}>=[0-9.]+,<[0-9.]+"', PYPROJECT), package
