@@ -134,7 +134,7 @@ def drop_derived_metrics(config: dict[str, Any]) -> None:
     pipelines = config["service"]["pipelines"]
     pipelines.pop("metrics", None)
     traces = pipelines["traces"]
-    traces["exporters"] = [e for e in traces["exporters"] if not e.startswith("signaltometrics")]
+    traces["exporters"] = [e for e in traces["exporters"] if not e.startswith("signal_to_metrics")]
     config.pop("connectors", None)
     config["exporters"].pop("otlp_http/openobserve_metrics", None)
 

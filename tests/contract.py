@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from openrouter_openobserve.testing import openobserve_genai as genai
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-# OpenObserve's own columns of every span row (DESIGN.md), and their types there.
+# OpenObserve's own columns of every span row, and their types there (src/core/src/traces/mod.rs
+# `handle_otlp_request`: `status_code` is the span status as a number).
 BUILT_IN_COLUMNS: dict[str, pa.DataType] = {
     "trace_id": pa.string(),
     "span_id": pa.string(),
@@ -23,7 +26,7 @@ BUILT_IN_COLUMNS: dict[str, pa.DataType] = {
     "service_name": pa.string(),
     "reference_parent_span_id": pa.string(),
     "events": pa.string(),
-    "status_code": pa.string(),
+    "status_code": pa.int64(),
     "status_message": pa.string(),
 }
 
@@ -36,6 +39,9 @@ def documented_columns() -> set[str]:
 
 
 def contract_schema() -> dict[str, pa.DataType]:
-    """The columns a span row may have, typed as OpenObserve stores them (attribute values
-    as strings, per the ingest contract)."""
-    return {**{name: pa.string() for name in documented_columns()}, **BUILT_IN_COLUMNS}
+    """The columns a span row may have, typed as OpenObserve stores them: attribute values as
+    strings, except the token and cost columns its GenAI processor types as numbers."""
+    typed = {name: pa.int64() for name in genai.INT64_COLUMNS}
+    typed |= {name: pa.float64() for name in genai.FLOAT64_COLUMNS}
+    columns = {name: typed.get(name, pa.string()) for name in documented_columns()}
+    return {**columns, **BUILT_IN_COLUMNS}

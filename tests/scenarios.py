@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
+from openinference.instrumentation import using_metadata
 from opentelemetry import trace
 
 from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
@@ -175,10 +176,13 @@ class Scenarios:
             )
 
     def secrets(self) -> None:
-        self.client.chat.completions.create(
-            model="openai/gpt-4o-mini",
-            messages=user(f"my key {LEAKED_KEY}, header Authorization: Bearer {LEAKED_KEY}"),
-        )
+        """A key in the prompt, and in request metadata, which every content policy keeps
+        (OpenInference records it as the span attribute `metadata`)."""
+        with using_metadata({"note": f"deploy key {LEAKED_KEY}"}):
+            self.client.chat.completions.create(
+                model="openai/gpt-4o-mini",
+                messages=user(f"my key {LEAKED_KEY}, header Authorization: Bearer {LEAKED_KEY}"),
+            )
 
     def personal_data(self) -> None:
         self.client.chat.completions.create(model="openai/gpt-4o-mini", messages=user(PERSONAL))

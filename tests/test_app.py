@@ -74,13 +74,18 @@ def test_sigterm_right_after_a_call_loses_no_span(
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-        env=child_env(**OFFLINE, OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
+        # A minute between batch exports: only the flush at exit can deliver these spans.
+        env=child_env(
+            **OFFLINE,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="60000",
+        ),
     )
     try:
         assert app.stdout is not None
         table = [app.stdout.readline() for _ in range(4)]  # header + three models
         assert all(line.strip() for line in table), table
-        app.send_signal(signal.SIGTERM)  # within the batch processor's 500 ms delay
+        app.send_signal(signal.SIGTERM)  # long before the batch processor's next export
         assert app.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
         app.kill()

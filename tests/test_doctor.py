@@ -112,3 +112,26 @@ def test_invalid_env_fails_first(collector_env: dict[str, str], tmp_path: Path) 
     assert result.returncode == 1
     assert result_of(result.stdout, ".env") == "FAIL"
     assert "OPENOBSERVE_URL: expected" in result.stdout
+
+
+def test_render_check_fails_when_a_secret_reaches_the_config(
+    collector_env: dict[str, str], tmp_path: Path, monkeypatch
+) -> None:
+    """ "no secrets" is checked, not printed: a template that wrote the token would fail."""
+    from openrouter_openobserve import doctor as doctor_mod
+    from openrouter_openobserve import render_config as render_mod
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("".join(f"{k}='{v}'\n" for k, v in collector_env.items()))
+    checker = doctor_mod.Doctor(env_file, Path("unused"), canary_timeout_s=1)
+    assert checker.check_env().passed
+    assert checker.check_render().passed
+    leaky = render_mod.render
+    monkeypatch.setattr(
+        doctor_mod.render_config,
+        "render",
+        lambda settings: leaky(settings) + f"# {settings['OPENOBSERVE_AUTH_TOKEN']}\n",
+    )
+    check = checker.check_render()
+    assert not check.passed and "secret" in check.detail
+    assert collector_env["OPENOBSERVE_AUTH_TOKEN"] not in check.detail

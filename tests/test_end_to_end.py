@@ -49,8 +49,14 @@ def test_openrouter_call_lands_in_the_configured_stream(
 
 
 def test_openrouter_key_in_a_prompt_never_reaches_openobserve(
-    emulator: OpenObserveEmulator, simulator: OpenRouterSimulator, collector: Collector
+    emulator: OpenObserveEmulator,
+    simulator: OpenRouterSimulator,
+    start_collector,
+    collector_env: dict[str, str],
 ) -> None:
+    """Under `full` the prompt itself leaves the host: the key in it must be masked there
+    (under `metadata` the prompt would be deleted anyway, proving nothing)."""
+    collector = start_collector({**collector_env, "CONTENT_POLICY": "full"})
     leaked_key = "sk-or-v1-" + "5ec7e7" * 10
     prompt = f"my key is {leaked_key} and my header is Authorization: Bearer abcdef0123456789xyz"
     result = run_app(
@@ -67,4 +73,7 @@ def test_openrouter_key_in_a_prompt_never_reaches_openobserve(
     assert leaked_key not in stored
     assert "5ec7e7" not in stored
     assert "abcdef0123456789xyz" not in stored
+    # The prompt did reach OpenObserve, masked: the test would see an unmasked key.
+    assert "my key is sk-or-***" in row["gen_ai_input_messages"]
+    assert "Bearer ***" in row["gen_ai_input_messages"]
     assert row["llm_model_name"] == MODEL  # masking leaves the metadata alone

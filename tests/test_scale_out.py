@@ -17,7 +17,7 @@ import trustme
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
-from openrouter_openobserve.collector_process import Collector
+from openrouter_openobserve.collector_process import Collector, collector_metric
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
 from tests.harness import wait_for
 
@@ -135,13 +135,24 @@ def test_every_trace_reaches_exactly_one_gateway(topology: Topology) -> None:
     assert {g for gateways in seen.values() for g in gateways} == {"gateway-1", "gateway-2"}
 
 
+def queued_in(agent: Collector) -> float:
+    return collector_metric(
+        agent.metrics_port, "otelcol_exporter_queue_size", {"exporter": "loadbalancing/gateways"}
+    )
+
+
 def test_a_gateway_killed_mid_run_loses_nothing(topology: Topology) -> None:
     topology.send_traces(range(0, 20))
     topology.wait_for_spans(20 * SPANS_PER_TRACE)
     killed = topology.gateways[1]
     killed.stop(signal.SIGKILL)
     topology.send_traces(range(20, 60))  # half of these hash to the dead gateway
-    time.sleep(5)  # the agents retry into their persistent queues meanwhile
+    # The dead gateway's share waits in the agents' persistent queues.
+    wait_for(
+        lambda: sum(queued_in(agent) for agent in topology.agents) > 0,
+        timeout_s=30,
+        what="the agents' queues holding the dead gateway's share",
+    )
     killed.start()
     rows = topology.wait_for_spans(60 * SPANS_PER_TRACE, timeout_s=90)
     span_ids = [row["span_id"] for row in rows]

@@ -1,5 +1,5 @@
-"""The LLM span contract (DESIGN.md), asserted on what reaches OpenObserve through the real
-collector, for every kind of OpenRouter call: values, not only presence."""
+"""The LLM span contract (README "What gets captured"), asserted on what reaches OpenObserve
+through the real collector, for every kind of OpenRouter call: values, not only presence."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import DEFAULT_ERRORS
+from tests.contract import documented_columns
 from tests.harness import Collector, ScenarioRun, run_scenarios
 from tests.scenarios import LEAKED_KEY, PROMPT_SENTINEL
 
@@ -98,7 +99,7 @@ def metadata_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioR
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRun]:
     """Policy `full` with OpenInference's defaults (every message flattened, app-side)."""
-    names = ["short_chat", "long_chat", "secrets", "chat"]
+    names = ["short_chat", "long_chat", "secrets", "chat", "mid_stream_error"]
     defaults = {
         "OPENINFERENCE_HIDE_INPUT_MESSAGES": "false",
         "OPENINFERENCE_HIDE_OUTPUT_MESSAGES": "false",
@@ -313,7 +314,15 @@ def test_metadata_policy_keeps_prompts_and_completions_on_the_host(
     text = stored_text(metadata_run)
     assert PROMPT_SENTINEL not in text
     assert COMPLETION_SENTINEL not in text
-    assert "get_weather" not in text and "tool_0" not in text
+    assert "tool_0" not in text  # the tools the tool_call scenario offered
+
+
+def test_the_content_sentinels_do_reach_openobserve_under_full(full_run: ScenarioRun) -> None:
+    """The counterpart that makes the metadata test mean something: the same sentinels and
+    tool names are found when the policy keeps content."""
+    text = stored_text(full_run)
+    assert PROMPT_SENTINEL in text and COMPLETION_SENTINEL in text
+    assert "tool_0" in text
 
 
 @pytest.mark.parametrize("run_name", ["metadata_run", "full_run", "redacted_run"])
@@ -321,10 +330,12 @@ def test_openrouter_key_never_reaches_openobserve(
     request: pytest.FixtureRequest, run_name: str
 ) -> None:
     run: ScenarioRun = request.getfixturevalue(run_name)
-    assert run.llm_rows("secrets"), "the secrets scenario produced no span"
+    row = run.llm_row("secrets")
     text = stored_text(run)
     assert LEAKED_KEY not in text
     assert LEAKED_KEY[len("sk-or-v1-") :] not in text
+    # The metadata attribute is kept under every policy: masked, not dropped.
+    assert "deploy key sk-or-***" in row["metadata"]
 
 
 def test_full_policy_keeps_content_within_the_byte_limit(full_run: ScenarioRun) -> None:
@@ -347,3 +358,22 @@ def test_redacted_policy_masks_personal_data(redacted_run: ScenarioRun) -> None:
     assert "<email>" in row["gen_ai_input_messages"]
     assert "<card-number>" in row["gen_ai_input_messages"]
     assert "<email>" in row["gen_ai_output_messages"]
+
+
+def test_every_documented_column_is_produced(
+    metadata_run: ScenarioRun, full_run: ScenarioRun, redacted_run: ScenarioRun
+) -> None:
+    """The README's "What gets captured" names no column that real traffic does not yield
+    (the gateway's own column is asserted by tests/test_scale_out.py)."""
+    produced = {c for run in (metadata_run, full_run, redacted_run) for r in run.rows for c in r}
+    elsewhere = {"service_otelcol_gateway"}
+    assert documented_columns() - elsewhere - produced == set()
+
+
+def test_failed_calls_keep_their_content_out_of_openobserves_estimates(
+    full_run: ScenarioRun,
+) -> None:
+    row = full_run.llm_row("mid_stream_error")
+    assert PROMPT_SENTINEL in row["openrouter_error_input"]
+    assert row["openrouter_error_output"]  # the part of the stream that arrived
+    assert "gen_ai_input_messages" not in row and "gen_ai_output_messages" not in row

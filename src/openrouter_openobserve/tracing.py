@@ -7,7 +7,8 @@ Spans go over OTLP/gRPC to the local collector, which adds credentials, normalis
 forwards to OpenObserve: the app never needs OpenObserve's address or token. The standard
 OpenTelemetry variables are honoured, not overridden: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
 (default http://localhost:4317), OTEL_EXPORTER_OTLP_(TRACES_)HEADERS, OTEL_SERVICE_NAME,
-OTEL_RESOURCE_ATTRIBUTES, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT. Arguments given here win over them.
+OTEL_RESOURCE_ATTRIBUTES, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_BSP_SCHEDULE_DELAY. Arguments
+given here win over them.
 """
 
 from __future__ import annotations
@@ -94,11 +95,14 @@ def _new_provider(
     provider = TracerProvider(
         resource=Resource.create(attributes),
         span_limits=SpanLimits(max_span_attributes=limit),
+        shutdown_on_exit=False,  # _flush_on_exit does it, with a bound on the wait
     )
     # The exporter reads the OTEL_EXPORTER_OTLP_* endpoint, headers and timeout itself.
     timeout = None if _env_names_timeout() else EXPORT_TIMEOUT_S
     exporter = OTLPSpanExporter(endpoint=endpoint, timeout=timeout)
-    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    # The batch processor reads OTEL_BSP_SCHEDULE_DELAY itself; the bundle's default is 500 ms.
+    delay = None if "OTEL_BSP_SCHEDULE_DELAY" in os.environ else 500
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=delay))
     return provider
 
 
