@@ -129,4 +129,4 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
     header, *rows = [line.split() for line in summary.splitlines()[1:] if line.strip()]
     assert header[:3] == ["model", "provider", "requests"]
     assert sorted((row[0], row[2]) for row in rows) == sorted((m, "1") for m in MODELS.split(","))
-    assert all(float(row[-2]) > 0 for row in rows)
+    assert all(float(row[-3]) > 0 for row in rows)  # spend USD, before "no cost", "lost in app"

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from openrouter_openobserve import render_config
+from openrouter_openobserve import render_config, report
 from openrouter_openobserve import settings as settings_mod
 from openrouter_openobserve.collector_process import collector_metric
 from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError, not_there_yet
@@ -62,6 +62,7 @@ class Doctor:
             Step("ingest credential", self.check_ingest_credential, (".env",)),
             Step("API credential", self.check_api_credential, (".env",)),
             Step("collector backlog", self.check_backlog, ("collector health",)),
+            Step("app attribute limit", self.check_lost_in_app, ("API credential",)),
             Step(
                 "canary in OpenObserve",
                 self.check_canary,
@@ -181,6 +182,26 @@ class Doctor:
                 "the failing status) or raise ZO_INGEST_ALLOWED_UPTO on the server",
             )
         return Check("collector backlog", True, detail)
+
+    def check_lost_in_app(self) -> Check:
+        """Calls of the last day whose response JSON the app's SDK evicted before export."""
+        assert self.settings is not None
+        openobserve = OpenObserve.from_settings(self.settings)
+        stream = self.settings["OPENOBSERVE_STREAM"]
+        columns = report.stream_columns(openobserve, stream)
+        if not columns or "openrouter_cost_status" not in columns:
+            return Check("app attribute limit", True, "no LLM call recorded yet")
+        now_us = int(time.time() * 1e6)
+        sql = (
+            f'SELECT COUNT(*) AS lost FROM "{stream}" '
+            "WHERE openrouter_cost_status = 'lost_in_app'"
+        )
+        hits = openobserve.search(sql, now_us - 86_400_000_000, now_us + 1)
+        lost = int(hits[0]["lost"]) if hits else 0
+        if lost:
+            fix = report.LOST_IN_APP_FIX.format(n=lost).split(": ", 1)[1]
+            return Check("app attribute limit", False, f"{lost} call(s) in 24 h lost", fix)
+        return Check("app attribute limit", True, "no call lost its response in the app (24 h)")
 
     def check_canary(self) -> Check:
         assert self.settings is not None

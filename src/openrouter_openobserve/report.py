@@ -32,6 +32,8 @@ DURATION = re.compile(r"^(?P<amount>[0-9]{1,6})(?P<unit>[smhd])$")
 UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Columns the query reads beyond OpenObserve's built-ins, with their SQL type.
 OPTIONAL_COLUMNS = {
+    "gen_ai_request_model": "VARCHAR",
+    "llm_model_name": "VARCHAR",
     "openrouter_provider": "VARCHAR",
     "gen_ai_response_time_to_first_chunk": "DOUBLE",
     "gen_ai_usage_input_tokens": "BIGINT",
@@ -40,7 +42,7 @@ OPTIONAL_COLUMNS = {
     "openrouter_cost_status": "VARCHAR",
 }
 REPORT_SQL = """
-SELECT gen_ai_request_model AS model,
+SELECT COALESCE({gen_ai_request_model}, {llm_model_name}) AS model,
        {openrouter_provider} AS provider,
        COUNT(*) AS requests,
        SUM(CASE WHEN span_status = 'ERROR' THEN 1 ELSE 0 END) AS errors,
@@ -53,10 +55,11 @@ SELECT gen_ai_request_model AS model,
        SUM(CASE WHEN {openrouter_cost_status} = 'reported' THEN {gen_ai_usage_cost}
                 WHEN {openrouter_cost_status} = 'reported_zero' THEN 0.0 END) AS spend_usd,
        SUM(CASE WHEN span_status != 'ERROR' AND {openrouter_cost_status} = 'not_reported'
-           THEN 1 ELSE 0 END) AS unpriced
+           THEN 1 ELSE 0 END) AS unpriced,
+       SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app
 FROM "{stream}"
 WHERE gen_ai_operation_name = 'chat'
-GROUP BY gen_ai_request_model, {openrouter_provider}
+GROUP BY COALESCE({gen_ai_request_model}, {llm_model_name}), {openrouter_provider}
 ORDER BY spend_usd DESC NULLS LAST, requests DESC, model
 """
 COLUMNS = (
@@ -72,6 +75,14 @@ COLUMNS = (
     ("output_tokens", "tokens out", "{:d}"),
     ("spend_usd", "spend USD", "{:.8f}"),
     ("unpriced", "no cost", "{:d}"),
+    ("lost_in_app", "lost in app", "{:d}"),
+)
+# What to do about calls whose response the app's SDK dropped before export.
+LOST_IN_APP_FIX = (
+    "{n} call(s) lost their response JSON in the app (the SDK's attribute limit evicted it, "
+    "so cost, provider and served model are unknown): raise OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT "
+    "in that app (65536 is what setup_tracing uses), or set it up with "
+    "openrouter_openobserve.tracing.setup_tracing"
 )
 
 
@@ -114,7 +125,7 @@ def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
 
 def fetch(openobserve: OpenObserve, stream: str, start_us: int, end_us: int) -> list[dict]:
     present = stream_columns(openobserve, stream)
-    if present is None or "gen_ai_request_model" not in present:
+    if present is None or "gen_ai_operation_name" not in present:
         return []
     rows = openobserve.search(report_sql(stream, present), start_us, end_us)
     for row in rows:
@@ -194,6 +205,8 @@ def main(env_file: Path, since: str, until: str, output_format: str) -> None:
         click.echo(f"no LLM requests in stream '{stream}' between {since} and {until}", err=True)
         return
     click.echo(render(rows, output_format))
+    if lost := sum(row.get("lost_in_app") or 0 for row in rows):
+        click.echo(f"report: {LOST_IN_APP_FIX.format(n=lost)}", err=True)
 
 
 if __name__ == "__main__":
