@@ -229,8 +229,19 @@ def test_env_example_documents_every_key_and_renders(tmp_path: Path) -> None:
 
 
 def added_attributes(config_text: str) -> list[str]:
-    """Every attribute key the collector config sets on spans."""
-    return sorted(set(re.findall(r'set\((?:span\.)?attributes\["([^"]+)"\]', config_text)))
+    """Every attribute key the collector config sets on spans: `attributes[...]` in the span
+    context, `span.attributes[...]` in the span-event context (where `attributes` are the
+    event's own)."""
+    target = {
+        "span": r'set\(attributes\["([^"]+)"\]',
+        "spanevent": r'set\(span\.attributes\["([^"]+)"\]',
+    }
+    keys = set()
+    for processor in yaml.safe_load(config_text)["processors"].values():
+        for group in processor.get("trace_statements", []):
+            for statement in group["statements"]:
+                keys.update(re.findall(target[group["context"]], statement))
+    return sorted(keys)
 
 
 def test_added_attributes_stay_distinct_after_openobserve_flattening(tmp_path: Path) -> None:

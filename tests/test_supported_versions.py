@@ -6,6 +6,7 @@ real collector."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from tests.harness import ROOT, Collector, ScenarioRun, child_env, emulator_settings, wait_for
+from tests.scenarios import PROMPT_SENTINEL
 
 PYPROJECT = (ROOT / "pyproject.toml").read_text()
 LOWEST_OPENAI = re.search(r'"openai>=([0-9.]+),', PYPROJECT)[1]  # type: ignore[index]
@@ -25,7 +27,9 @@ def lowest_openai_python() -> Path:
     lock = (ROOT / "requirements.lock").read_text()
     venv = ROOT / "build" / "venv-openai-lowest"
     stamp = venv / ".stamp"
-    fingerprint = hashlib.sha256((PYPROJECT + lock + LOWEST_OPENAI).encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        (PYPROJECT + lock + LOWEST_OPENAI + "editable").encode()
+    ).hexdigest()
     python = venv / "bin" / "python"
     if stamp.is_file() and stamp.read_text() == fingerprint:
         return python
@@ -34,7 +38,8 @@ def lowest_openai_python() -> Path:
     constraints.write_text(
         "".join(line + "\n" for line in lock.splitlines() if not line.startswith("openai=="))
     )
-    pins = ["-c", str(constraints), f"openai=={LOWEST_OPENAI}", str(ROOT)]
+    # Editable: the environment runs this checkout's code, whatever changed since it was made.
+    pins = ["-c", str(constraints), f"openai=={LOWEST_OPENAI}", "-e", str(ROOT)]
     install = [str(python), "-m", "pip", "install", "--quiet", *pins]
     subprocess.run(install, check=True, cwd=venv, timeout=900)
     stamp.write_text(fingerprint)
@@ -53,7 +58,7 @@ def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> 
     with OpenObserveEmulator() as emulator:
         collector = Collector(tmp_path / "collector", emulator_settings(emulator)).start()
         try:
-            names = ["chat", "error_429"]
+            names = ["chat", "error_429", "error_403"]
             result = subprocess.run(
                 [str(python), "-m", "tests.scenarios", *names],
                 capture_output=True,
@@ -64,7 +69,7 @@ def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> 
             )
             assert result.returncode == 0, result.stderr
             rows = wait_for(
-                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 4 and r,
+                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 6 and r,
                 what="the spans of the lowest openai",
             )
         finally:
@@ -75,6 +80,13 @@ def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> 
     assert failed["http_response_status_code"] == "429"
     assert failed["error_type"] == "RateLimitError"
     assert failed["openrouter_error_message"] and "{" not in failed["openrouter_error_message"]
+    # openai < 3 writes the whole error body into its exception text; a moderation refusal's
+    # body quotes the prompt (error.metadata.flagged_input). Under the metadata policy no
+    # prompt text may reach OpenObserve, from there or anywhere else.
+    refused = run.llm_row("error_403")
+    assert refused["openrouter_error_message"] == "Your input was flagged by moderation"
+    assert refused["openrouter_error_provider_name"] == "Mistral"
+    assert PROMPT_SENTINEL not in json.dumps(rows)
 
 
 @pytest.mark.parametrize("package", ["openai", "opentelemetry-sdk", "click"])

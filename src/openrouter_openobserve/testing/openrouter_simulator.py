@@ -342,9 +342,24 @@ def stream_chunks(answer: Answer, break_mid_stream: bool) -> Iterator[dict[str, 
     yield {**base, "choices": [], "usage": answer.usage}
 
 
-def error_body(status: int, message: str) -> dict[str, Any]:
-    """OpenRouter's error JSON."""
-    return {"error": {"code": status, "message": message, "metadata": {}}}
+def error_body(status: int, message: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenRouter's error JSON (openrouter.ai/docs, "Errors and Debugging")."""
+    return {"error": {"code": status, "message": message, "metadata": metadata or {}}}
+
+
+def moderation_metadata(request: dict[str, Any]) -> dict[str, Any]:
+    """A moderation refusal's `error.metadata` as OpenRouter documents it ("Moderation
+    Errors"): the reasons, the flagged input (up to 100 characters of it), the provider and
+    the model. The flagged input is the user's own text."""
+    messages = request.get("messages") or [{}]
+    text = str(messages[-1].get("content") or "")
+    served, model = resolve_model(request.get("model") or DEFAULT_MODEL)
+    return {
+        "reasons": ["harassment"],
+        "flagged_input": text[:100],
+        "provider_name": model.provider,
+        "model_slug": served,
+    }
 
 
 def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]:
@@ -379,8 +394,10 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
             if simulator.latency_s:
                 time.sleep(simulator.latency_s)
             if (fault := simulator.take_fault()) is not None:
-                simulator.record(dict(self.headers), body, error_body(fault.status, fault.message))
-                self._json(fault.status, error_body(fault.status, fault.message))
+                metadata = moderation_metadata(body) if fault.status == 403 else None
+                refusal = error_body(fault.status, fault.message, metadata)
+                simulator.record(dict(self.headers), body, refusal)
+                self._json(fault.status, refusal)
                 return
             answer = simulator.answer(body)
             if body.get("stream"):
