@@ -6,8 +6,8 @@ row per metric data point, per metric stream: `openobserve_metrics.py`), answers
 OpenObserve answers (401, 400, 413, 503, ...), runs search SQL on DataFusion as OpenObserve
 does (`openobserve_search.py`), serves the dashboard, alert and destination APIs
 `provision` uses (`openobserve_management.py`), and can be told to fail or to be slow for
-a while. Tests run it in-process (`OpenObserveEmulator().start()`); the no-Docker demo runs
-it as `python -m openrouter_openobserve.testing.openobserve_emulator`.
+a while. Tests and the no-Docker demo run it in-process (`OpenObserveEmulator().start()`);
+the benchmarks run it as `python -m openrouter_openobserve.testing.openobserve_emulator`.
 """
 
 from __future__ import annotations
