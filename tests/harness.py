@@ -111,8 +111,8 @@ class ScenarioRun:
         return answered
 
     def call_rows(self) -> list[dict[str, Any]]:
-        """The rows of every OpenRouter call (normalised LLM spans), whatever the scenario."""
-        return [row for row in self.rows if row.get("gen_ai_operation_name") == "chat"]
+        """The rows of every OpenRouter call (the counted ones), whatever the scenario."""
+        return [row for row in self.rows if row.get("gen_ai_provider_name") == "openrouter"]
 
     def llm_rows(self, scenario: str) -> list[dict[str, Any]]:
         return sorted(self._by_scenario.get(scenario, []), key=lambda row: row["start_time"])

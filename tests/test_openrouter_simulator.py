@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 
+import openai
 import pytest
 
 from openrouter_openobserve.client import openrouter_client
@@ -217,3 +218,30 @@ def test_latency_is_added_before_the_answer(simulator: OpenRouterSimulator) -> N
         simulator, {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "q"}]}
     )
     assert time.monotonic() - started >= 0.3
+
+
+def test_plain_openai_mode_answers_in_openais_shape() -> None:
+    with OpenRouterSimulator(plain_openai=True) as other:
+        client = openai.OpenAI(api_key="sk-test", base_url=other.base_url, max_retries=0)
+        response = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        for _ in client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+        ):
+            pass
+        other.fail(429)
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user"}])
+    assert other.base_url.endswith("/v1") and not other.base_url.endswith("/api/v1")
+    assert response.id.startswith("chatcmpl-") and response.model == "gpt-4o-mini"
+    answered = [other.requests[0]["response"], *other.requests[1]["response"]]
+    for document in answered:
+        assert "provider" not in document
+        assert all("native_finish_reason" not in choice for choice in document["choices"])
+        assert "cost" not in document.get("usage", {}) and "is_byok" not in document.get(
+            "usage", {}
+        )
+    body = refused.value.body  # OpenAI's error shape: a type, no metadata
+    assert isinstance(body, dict) and body["type"] == "invalid_request_error"
+    assert body["message"] and "metadata" not in body

@@ -296,6 +296,7 @@ def span(at_us: int, **columns: Any) -> dict[str, Any]:
     return {
         "_timestamp": at_us,
         "gen_ai_operation_name": "chat",
+        "gen_ai_provider_name": "openrouter",
         "gen_ai_request_model": "openai/gpt-4o-mini",
         "span_status": "OK",
         "duration": 1000_000,

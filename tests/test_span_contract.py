@@ -30,7 +30,7 @@ SUCCESSFUL = [
     "short_chat",
     "long_chat",
 ]
-ERRORS = [400, 401, 402, 429, 502, 503]
+ERRORS = [400, 401, 402, 403, 429, 502, 503]
 FAILED = [f"error_{status}" for status in ERRORS] + ["mid_stream_error", "timeout"]
 # Columns every successful OpenRouter call must carry.
 METADATA_COLUMNS = {
@@ -258,6 +258,9 @@ def test_openrouter_error_responses(metadata_run: ScenarioRun, status: int) -> N
         "APIStatusError",
     }
     assert row["openrouter_error_mid_stream"] == "false"
+    # From the error body (the app's client hook): only a refusal names its provider.
+    refuser = "Mistral" if status == 403 else None
+    assert row.get("openrouter_error_provider_name") == refuser
     # No cost was reported, and the row says so: OpenObserve writes a cost of 0 itself.
     assert row["openrouter_cost_status"] == "not_reported"
     assert row["gen_ai_usage_cost"] == 0.0 and row["gen_ai_usage_input_tokens"] == 0
@@ -270,6 +273,7 @@ def test_mid_stream_error(metadata_run: ScenarioRun) -> None:
     assert row["span_status"] == "ERROR"
     assert row["error_type"] == "APIError"
     assert row["openrouter_error_mid_stream"] == "true"
+    assert row["openrouter_error_code"] == "server_error"  # the stream's error chunk says so
     assert row["openrouter_error_message"] == "Provider disconnected unexpectedly"
     assert float(row["gen_ai_response_time_to_first_chunk"]) > 0
     assert row["openrouter_provider"] == "OpenAI"
@@ -369,7 +373,6 @@ def test_every_documented_column_is_produced(
     elsewhere = {  # columns other setups yield, asserted where those run
         "service_otelcol_gateway",  # tests/test_scale_out.py
         "otel_dropped_attributes_count",  # tests/test_lost_in_app.py
-        "openrouter_error_provider_name",  # tests/test_supported_versions.py (openai < 3)
     }
     assert documented_columns() - elsewhere - produced == set()
 

@@ -58,23 +58,26 @@ def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> 
     with OpenObserveEmulator() as emulator:
         collector = Collector(tmp_path / "collector", emulator_settings(emulator)).start()
         try:
-            names = ["chat", "error_429", "error_403"]
-            result = subprocess.run(
-                [str(python), "-m", "tests.scenarios", *names],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
-                timeout=120,
-            )
-            assert result.returncode == 0, result.stderr
+            run_lowest(python, collector, ["chat", "error_429", "error_403"])
+            # The same refusal on a span the collector does not count as an OpenRouter call
+            # (the resource says the app's framework spans are): the generic rule must
+            # still keep the body out of status and exception.
+            run_lowest(python, collector, ["error_403"], OTEL_RESOURCE_ATTRIBUTES=_FRAMEWORK)
             rows = wait_for(
-                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 6 and r,
+                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 8 and r,
                 what="the spans of the lowest openai",
             )
         finally:
             collector.stop()
-    run = ScenarioRun(rows, {})
+    uncounted = [
+        r
+        for r in rows
+        if r.get("openinference_span_kind") == "LLM" and "openrouter_cost_status" not in r
+    ]
+    assert [r["status_message"] for r in uncounted] == [
+        "PermissionDeniedError: Error code: 403 - (error body removed)"
+    ]
+    run = ScenarioRun([r for r in rows if r not in uncounted], {})
     chat, failed = run.llm_row("chat"), run.llm_row("error_429")
     assert chat["openrouter_cost_status"] == "reported" and chat["openrouter_provider"]
     assert failed["http_response_status_code"] == "429"
@@ -87,6 +90,22 @@ def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> 
     assert refused["openrouter_error_message"] == "Your input was flagged by moderation"
     assert refused["openrouter_error_provider_name"] == "Mistral"
     assert PROMPT_SENTINEL not in json.dumps(rows)
+
+
+_FRAMEWORK = "openrouter.llm_spans=framework"
+
+
+def run_lowest(python: Path, collector: Collector, names: list[str], **env: str) -> None:
+    """Run the scenarios app with the lowest openai against `collector`."""
+    result = subprocess.run(
+        [str(python), "-m", "tests.scenarios", *names],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint, **env),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("package", ["openai", "opentelemetry-sdk", "click"])

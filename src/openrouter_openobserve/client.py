@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from openai import OpenAI
+from openai import DefaultHttpxClient, OpenAI
+
+from openrouter_openobserve.openrouter_errors import on_response
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 # The simulator accepts any bearer token; this one is recognisably not a real key.
@@ -29,7 +31,8 @@ def openrouter_client(
     api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60.0
 ) -> OpenAI:
     """An OpenAI client for OpenRouter; key and URL default to OPENROUTER_API_KEY and
-    OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else."""
+    OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else. Its
+    spans carry OpenRouter's error code and refusing provider (openrouter_errors)."""
     key = api_key or os.environ.get("OPENROUTER_API_KEY")
     if not key:
         raise ValueError("OPENROUTER_API_KEY is not set")
@@ -37,6 +40,7 @@ def openrouter_client(
         api_key=key,
         base_url=base_url or os.environ.get("OPENROUTER_BASE_URL") or OPENROUTER_BASE_URL,
         default_headers=attribution_headers(),
+        http_client=DefaultHttpxClient(event_hooks={"response": [on_response]}),
         timeout=timeout_s,
         max_retries=0,  # a retried call would show as one slow span; let the caller decide
     )

@@ -58,7 +58,7 @@ SELECT COALESCE({gen_ai_request_model}, {llm_model_name}) AS model,
            THEN 1 ELSE 0 END) AS unpriced,
        SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app
 FROM "{stream}"
-WHERE gen_ai_operation_name = 'chat'
+WHERE gen_ai_provider_name = 'openrouter'
 GROUP BY COALESCE({gen_ai_request_model}, {llm_model_name}), {openrouter_provider}
 ORDER BY spend_usd DESC NULLS LAST, requests DESC, model
 """
@@ -125,7 +125,7 @@ def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
 
 def fetch(openobserve: OpenObserve, stream: str, start_us: int, end_us: int) -> list[dict]:
     present = stream_columns(openobserve, stream)
-    if present is None or "gen_ai_operation_name" not in present:
+    if present is None or "gen_ai_provider_name" not in present:
         return []
     rows = openobserve.search(report_sql(stream, present), start_us, end_us)
     for row in rows:

@@ -10,6 +10,11 @@
 - errors as `{"error": {"code", "message", "metadata"}}` with the HTTP status, and
   errors in the middle of a stream (HTTP 200, an `error` chunk, `finish_reason: error`).
 
+With `plain_openai=True` it answers as another OpenAI-compatible endpoint does instead, the
+shape of OpenAI's own API (platform.openai.com/docs/api-reference/chat/object): at
+`/v1/chat/completions`, a `chatcmpl-` id, no `provider`, no cost in `usage`, errors as
+`{"error": {"message", "type", "param", "code"}}`. The bundle must leave such calls alone.
+
 Faults and latency are set on the instance (`fail`, `fail_mid_stream`, `latency_s`,
 `chunk_delay_s`, `byok`). Run with
 `python -m openrouter_openobserve.testing.openrouter_simulator` or in-process with
@@ -110,7 +115,9 @@ class OpenRouterSimulator:
         port: int = 0,
         latency_s: float = 0.0,
         chunk_delay_s: float = 0.0,
+        plain_openai: bool = False,
     ) -> None:
+        self.plain_openai = plain_openai
         self.latency_s = latency_s  # before the response (or the first chunk) starts
         self.chunk_delay_s = chunk_delay_s  # between streamed chunks
         self.byok = False  # bill as Bring Your Own Key requests
@@ -126,7 +133,11 @@ class OpenRouterSimulator:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/v1"
+        return f"http://{host}:{port}{self.api_prefix}"
+
+    @property
+    def api_prefix(self) -> str:
+        return "/v1" if self.plain_openai else "/api/v1"
 
     def start(self) -> OpenRouterSimulator:
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
@@ -181,6 +192,10 @@ class OpenRouterSimulator:
             self.requests.append({"headers": headers, "body": body, "response": response})
 
     # answers
+    def shape(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A response or chunk as this endpoint sends it: OpenRouter's, or plain OpenAI's."""
+        return as_plain_openai(document) if self.plain_openai else document
+
     def answer(self, request: dict[str, Any]) -> Answer:
         served, model = resolve_model(request.get("model") or DEFAULT_MODEL)
         messages = request.get("messages") or []
@@ -347,6 +362,38 @@ def error_body(status: int, message: str, metadata: dict[str, Any] | None = None
     return {"error": {"code": status, "message": message, "metadata": metadata or {}}}
 
 
+def as_plain_openai(document: dict[str, Any]) -> dict[str, Any]:
+    """An OpenRouter response or chunk in OpenAI's own shape: a `chatcmpl-` id and none of
+    the fields OpenRouter adds (`provider`, `native_finish_reason`, `reasoning`, the cost
+    and BYOK fields of `usage`, `cache_write_tokens`)."""
+    plain = {key: value for key, value in document.items() if key != "provider"}
+    if isinstance(plain.get("id"), str):
+        plain["id"] = "chatcmpl-" + plain["id"].rsplit("-", 1)[-1]
+    plain["choices"] = [_plain_choice(choice) for choice in plain.get("choices", [])]
+    if isinstance(usage := plain.get("usage"), dict):
+        usage = {k: v for k, v in usage.items() if k not in ("cost", "is_byok", "cost_details")}
+        details = usage.get("prompt_tokens_details") or {}
+        usage["prompt_tokens_details"] = {
+            k: v for k, v in details.items() if k != "cache_write_tokens"
+        }
+        plain["usage"] = usage
+    return plain
+
+
+def _plain_choice(choice: dict[str, Any]) -> dict[str, Any]:
+    choice = {key: value for key, value in choice.items() if key != "native_finish_reason"}
+    for part in ("message", "delta"):
+        if isinstance(choice.get(part), dict):
+            choice[part] = {k: v for k, v in choice[part].items() if k != "reasoning"}
+    return choice
+
+
+def plain_error_body(status: int, message: str) -> dict[str, Any]:
+    """OpenAI's error JSON (platform.openai.com/docs/guides/error-codes)."""
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
 def moderation_metadata(request: dict[str, Any]) -> dict[str, Any]:
     """A moderation refusal's `error.metadata` as OpenRouter documents it ("Moderation
     Errors"): the reasons, the flagged input (up to 100 characters of it), the provider and
@@ -372,7 +419,7 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
             pass
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/api/v1/models":
+            if self.path.rstrip("/") == simulator.api_prefix + "/models":
                 data = [{"id": slug, "name": slug} for slug in CATALOGUE]
                 self._json(200, {"data": data})
             else:
@@ -380,7 +427,7 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.rstrip("/") != "/api/v1/chat/completions":
+            if self.path.rstrip("/") != simulator.api_prefix + "/chat/completions":
                 self._json(404, error_body(404, "Not Found"))
                 return
             if not (self.headers.get("Authorization") or "").startswith("Bearer "):
@@ -395,18 +442,22 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
                 time.sleep(simulator.latency_s)
             if (fault := simulator.take_fault()) is not None:
                 metadata = moderation_metadata(body) if fault.status == 403 else None
-                refusal = error_body(fault.status, fault.message, metadata)
+                refusal = (
+                    plain_error_body(fault.status, fault.message)
+                    if simulator.plain_openai
+                    else error_body(fault.status, fault.message, metadata)
+                )
                 simulator.record(dict(self.headers), body, refusal)
                 self._json(fault.status, refusal)
                 return
             answer = simulator.answer(body)
             if body.get("stream"):
                 broken = simulator.take_mid_stream_fault()
-                chunks = list(stream_chunks(answer, broken))
+                chunks = [simulator.shape(c) for c in stream_chunks(answer, broken)]
                 simulator.record(dict(self.headers), body, chunks)
                 self._stream(chunks)
             else:
-                response = completion_body(answer)
+                response = simulator.shape(completion_body(answer))
                 simulator.record(dict(self.headers), body, response)
                 self._json(200, response)
 
@@ -448,8 +499,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
+    parser.add_argument(
+        "--plain-openai", action="store_true", help="answer as a plain OpenAI endpoint"
+    )
     args = parser.parse_args()
-    simulator = OpenRouterSimulator(args.host, args.port, args.latency, args.chunk_delay)
+    simulator = OpenRouterSimulator(
+        args.host, args.port, args.latency, args.chunk_delay, args.plain_openai
+    )
     print(f"OpenRouter simulator listening on {simulator.base_url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
