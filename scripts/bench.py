@@ -23,7 +23,6 @@ import click
 import grpc
 import psutil
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from openrouter_openobserve.collector_process import Collector, PeakRss, wait_for
@@ -111,6 +110,18 @@ def export_requests(
         yield request
 
 
+def prebuilt_requests(total: int, batch: int, messages: int = 2) -> list[bytes]:
+    """The requests of `export_requests`, serialized once: sending costs the load generator
+    no protobuf work, so the collector is what limits a run."""
+    return [request.SerializeToString() for request in export_requests(total, batch, messages)]
+
+
+def raw_export(port: int) -> Callable[..., Any]:
+    """OTLP/gRPC Export of already serialized requests."""
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    return channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+
+
 # --- measuring the collector -------------------------------------------------------------
 
 
@@ -137,51 +148,6 @@ def drop_derived_metrics(config: dict[str, Any]) -> None:
     traces["exporters"] = [e for e in traces["exporters"] if not e.startswith("signal_to_metrics")]
     config.pop("connectors", None)
     config["exporters"].pop("otlp_http/openobserve_metrics", None)
-
-
-def run_through_collector(
-    total: int, edit: Callable[[dict[str, Any]], None] | None, batch: int = 200, messages: int = 2
-) -> dict[str, float]:
-    """Send `total` spans through a fresh collector into the emulator; CPU, RSS, wall time."""
-    requests = list(export_requests(total, batch, messages))
-    with OpenObserveEmulator(ids_only=True) as sink, tempfile.TemporaryDirectory() as tmp:
-        collector = Collector(
-            Path(tmp),
-            {
-                "OPENOBSERVE_URL": sink.url,
-                "OPENOBSERVE_ORG": "bench",
-                "OPENOBSERVE_AUTH_TOKEN": sink.auth_token,
-            },
-            edit=edit,
-        ).start()
-        try:
-            assert collector.process is not None
-            process = psutil.Process(collector.process.pid)
-            stub = TraceServiceStub(grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}"))
-            before = process.cpu_times()
-            started = time.perf_counter()
-            with PeakRss(process.pid) as rss:
-                for request in requests:
-                    stub.Export(request, timeout=30)
-                wait_for(
-                    lambda: len(sink.rows("default", org="bench")) >= total,
-                    timeout_s=120,
-                    interval_s=0.05,
-                    what=f"{total} spans in the sink",
-                )
-            wall = time.perf_counter() - started
-            after = process.cpu_times()
-        finally:
-            collector.stop()
-        stored = sink.rows("default", org="bench")
-    cpu = (after.user - before.user) + (after.system - before.system)
-    return {
-        "cpu_s_per_10k": cpu / total * 10_000,
-        "spans_per_s": total / wall,
-        "peak_rss_mib": rss.peak,
-        "lost": total - len({row["span_id"] for row in stored}),
-        "duplicated": len(stored) - len({row["span_id"] for row in stored}),
-    }
 
 
 # --- reporting -------------------------------------------------------------------------
@@ -219,64 +185,165 @@ def main() -> None:
     """Measure the bundle; see docs/benchmarks.md for the figures and how they were made."""
 
 
-NORMALISATION_VARIANTS = {
-    "full pipeline (normalise + bound_columns + privacy + derived metrics)": None,
-    "full pipeline without derived metrics": drop_derived_metrics,
-    "without normalisation (bound_columns + privacy)": drop_processors("transform/normalise"),
-    "no transform processors, no derived metrics": combined(
+def exporters_edit(**settings: Any) -> Callable[[dict[str, Any]], None]:
+    """Set `settings` on every OTLP/HTTP exporter (`storage=None` drops the disk queue)."""
+
+    def edit(config: dict[str, Any]) -> None:
+        for name, exporter in config["exporters"].items():
+            if not name.startswith("otlp_http/"):
+                continue
+            for key, value in settings.items():
+                if key == "storage":
+                    exporter["sending_queue"].pop("storage", None)
+                else:
+                    exporter[key] = value
+
+    return edit
+
+
+FULL = "full pipeline, as rendered by default (metadata policy)"
+DURABLE_PASS_THROUGH = "durable pass-through: no processors, same gzip and disk queue"
+PROCESSORS = ("transform/normalise", "transform/bound_columns", "transform/privacy")
+STAGE_VARIANTS: dict[str, Callable[[dict[str, Any]], None] | None] = {
+    FULL: None,
+    DURABLE_PASS_THROUGH: combined(
         drop_derived_metrics,
-        drop_processors("transform/normalise", "transform/bound_columns", "transform/privacy"),
+        drop_processors("memory_limiter", "resource/environment", "transform/mask_secrets"),
+        drop_processors(*PROCESSORS),
     ),
+    "pass-through, no disk queue, no gzip": combined(
+        drop_derived_metrics,
+        drop_processors("memory_limiter", "resource/environment", "transform/mask_secrets"),
+        drop_processors(*PROCESSORS),
+        exporters_edit(storage=None, compression="none"),
+    ),
+    "full without transform/normalise": drop_processors("transform/normalise"),
+    "full without transform/bound_columns": drop_processors("transform/bound_columns"),
+    "full without transform/privacy": drop_processors("transform/privacy"),
+    "full without transform/mask_secrets": drop_processors("transform/mask_secrets"),
+    "full without derived metrics": drop_derived_metrics,
+    "full with an in-memory queue": exporters_edit(storage=None),
+    "full without gzip": exporters_edit(compression="none"),
 }
 
 
 @main.command()
-@click.option("--spans", default=20_000, show_default=True, help="Spans per run.")
+@click.option("--spans", default=60_000, show_default=True, help="Spans per run.")
 @click.option("--repeat", default=3, show_default=True, help="Runs per variant (interleaved).")
 @click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
-def normalisation(spans: int, repeat: int, write: bool) -> None:
-    """Collector CPU-seconds per 10k realistic LLM spans, with and without normalisation
-    and derived metrics."""
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in NORMALISATION_VARIANTS}
+def stages(spans: int, repeat: int, write: bool) -> None:
+    """Collector CPU per 10k realistic LLM spans: the default pipeline, a durable
+    pass-through, and the pipeline without each stage in turn."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in STAGE_VARIANTS}
     for _ in range(repeat):  # interleaved, so drift on a noisy machine hits every variant
-        for name, edit in NORMALISATION_VARIANTS.items():
-            results[name].append(run_through_collector(spans, edit))
+        for name, edit in STAGE_VARIANTS.items():
+            results[name].append(paced_load(spans, None, 200, 2, edit=edit))
             click.echo(f"{name}: {results[name][-1]}", err=True)
-    bare = "no transform processors, no derived metrics"
-    baseline = statistics.median(r["cpu_s_per_10k"] for r in results[bare])
+    cpu = {
+        name: statistics.median(r["cpu_s_per_10k"] for r in runs) for name, runs in results.items()
+    }
+    baseline = cpu[DURABLE_PASS_THROUGH]
     lines = [
-        f"Command: `python -m scripts.bench normalisation --spans {spans} --repeat {repeat}`  ",
+        f"Command: `python -m scripts.bench stages --spans {spans} --repeat {repeat}`  ",
         f"Machine: {machine()}  ",
-        f"Spans: OpenInference chat spans of the app's setup, ~2 KB `output.value`, sent over "
-        f"OTLP/gRPC in requests of 200 to one collector exporting to the emulator; medians "
-        f"of {repeat} interleaved runs of {spans} spans.",
+        f"Spans: OpenInference chat spans of the app's setup (~2 KB `output.value`), prebuilt "
+        f"OTLP/gRPC requests of 200 sent unpaced by {SENDERS} senders to one collector "
+        f"exporting to the emulator in its own process; medians of {repeat} interleaved runs "
+        f"of {spans} spans. A stage's cost is the full pipeline's CPU minus the CPU without it.",
         "",
-        "| collector config | CPU s / 10k spans | ratio | spans/s (wall) | peak RSS MiB | lost |",
-        "|---|---|---|---|---|---|",
+        "| collector config | CPU s / 10k spans | ratio to durable pass-through | stage cost "
+        "| stored spans/s | peak RSS MiB | lost |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
-        cpu = statistics.median(r["cpu_s_per_10k"] for r in runs)
+        stage = f"{cpu[FULL] - cpu[name]:+.3f}" if name.startswith("full ") else ""
         lines.append(
-            f"| {name} | {cpu:.3f} | {cpu / baseline:.2f} | "
-            f"{statistics.median(r['spans_per_s'] for r in runs):.0f} | "
+            f"| {name} | {cpu[name]:.3f} | {cpu[name] / baseline:.2f} | {stage} | "
+            f"{statistics.median(r['stored_rate'] for r in runs):.0f} | "
             f"{statistics.median(r['peak_rss_mib'] for r in runs):.0f} | "
             f"{sum(r['lost'] for r in runs)} |"
         )
-    with_metrics, without_metrics = (
-        [r["cpu_s_per_10k"] for r in results[name]] for name in list(NORMALISATION_VARIANTS)[:2]
-    )
-    pairs = ", ".join(f"{a - b:+.2f}" for a, b in zip(with_metrics, without_metrics, strict=True))
     lines += [
         "",
-        f"Derived metrics (signal-to-metrics connector and its exporter): full pipeline with / "
-        f"without, median CPU per 10k spans **"
-        f"{statistics.median(with_metrics) / statistics.median(without_metrics):.2f}**; "
-        f"the interleaved pairs differed by {pairs} CPU-s.",
+        f"Full pipeline / durable pass-through, median CPU per 10k spans: "
+        f"**{cpu[FULL] / baseline:.2f}**.",
     ]
     body = "\n".join(lines)
     click.echo(body)
     if write:
-        write_section("Collector cost of normalisation", body)
+        write_section("Collector cost per stage", body)
+
+
+# Where the CPU goes: a function in `go tool pprof -top -cum` output, and what it stands for.
+PROFILE_STAGES = (
+    ("trace.(*Receiver).Export", "receive path, processors included"),
+    ("(*TracesRequest).UnmarshalProto", "OTLP decoding"),
+    ("traces.(*Processor).ProcessTraces", "the transform processors"),
+    ("NewParseJSONFactory", "of which ParseJSON (response JSON, request parameters)"),
+    ("replaceAllPatterns[go.shape.*uint8].func1", "of which secret masking"),
+    ("deleteMatchingKeys[go.shape.*uint8].func1", "of which bound_columns"),
+    ("(*signalToMetrics).ConsumeTraces", "derived metrics (connector)"),
+    ("(*fileStorageClient).Batch", "disk queue (bbolt)"),
+    ("(*baseExporter).pushTraces", "export: marshal, gzip, HTTP"),
+    ("compress/gzip.(*Writer).Write", "of which gzip"),
+    ("runtime.gcBgMarkWorker", "garbage collection"),
+)
+
+
+@main.command()
+@click.option("--spans", default=150_000, show_default=True, help="Spans sent, unpaced.")
+@click.option("--seconds", default=4, show_default=True, help="Length of the CPU profile.")
+@click.option("--write", is_flag=True, help="Replace the section in docs/benchmarks.md.")
+def profile(spans: int, seconds: int, write: bool) -> None:
+    """Profile the default pipeline with the collector's pprof extension: the share of its
+    CPU each stage takes (needs the Go toolchain, as the collector build does)."""
+    import subprocess
+    import threading
+    import urllib.request
+
+    from openrouter_openobserve.collector_process import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        profile_file = Path(tmp) / "cpu.pprof"
+
+        def grab() -> None:
+            base = f"http://127.0.0.1:{port}/debug/pprof/"
+            wait_for(lambda: _reachable(base), timeout_s=120, what="the collector's pprof")
+            url = f"{base}profile?seconds={seconds}"
+            with urllib.request.urlopen(url, timeout=seconds + 60) as response:
+                profile_file.write_bytes(response.read())
+
+        grabber = threading.Thread(target=grab)
+        grabber.start()
+        run = paced_load(spans, None, 200, 2, settings={"COLLECTOR_PPROF_PORT": str(port)})
+        grabber.join()
+        top = subprocess.run(
+            ["go", "tool", "pprof", "-top", "-cum", "-nodecount=500", str(profile_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    lines = [
+        f"Command: `python -m scripts.bench profile --spans {spans} --seconds {seconds}`  ",
+        f"Machine: {machine()}  ",
+        f"The default pipeline (metadata policy) under the `stages` load, {seconds} s of CPU "
+        f"profile from the collector's pprof extension (`COLLECTOR_PPROF_PORT`): each row is "
+        f"a function's cumulative share of the collector's CPU (\"of which\" rows are part "
+        f"of the row they follow). The run: {run['cpu_s_per_10k']:.3f} CPU s per 10k spans, "
+        f"{run['stored_rate']:.0f} spans/s stored, {run['lost']} lost.",
+        "",
+        "| stage | share of collector CPU | CPU s / 10k spans |",
+        "|---|---|---|",
+    ]
+    for function, stage in PROFILE_STAGES:
+        row = next((line for line in top.splitlines() if function in line), None)
+        share = float(row.split()[4].rstrip("%")) if row else 0.0
+        lines.append(f"| {stage} | {share:.1f}% | {share / 100 * run['cpu_s_per_10k']:.3f} |")
+    body = "\n".join(lines)
+    click.echo(body)
+    if write:
+        write_section("Where the collector's CPU goes", body)
 
 
 # --- app-side cost -------------------------------------------------------------------------
@@ -520,10 +587,18 @@ class SinkProcess:
 
 
 def paced_load(
-    total: int, rate: float | None, batch: int, messages: int, outage_s: float = 0.0
+    total: int,
+    rate: float | None,
+    batch: int,
+    messages: int,
+    outage_s: float = 0.0,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """`total` spans at `rate` spans/s through a fresh collector into a sink process."""
-    requests = list(export_requests(total, batch, messages))
+    """`total` spans at `rate` spans/s (None: as fast as the collector takes them) through a
+    fresh collector (.env `settings`, its rendered config changed by `edit`) into a sink
+    process."""
+    requests = prebuilt_requests(total, batch, messages)
     sink = SinkProcess()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -534,7 +609,9 @@ def paced_load(
                     "OPENOBSERVE_ORG": "bench",
                     "OPENOBSERVE_AUTH_TOKEN": sink.auth_token,
                     "COLLECTOR_RETRY_MAX_INTERVAL_S": "5",
+                    **(settings or {}),
                 },
+                edit=edit,
             ).start()
             try:
                 return _drive(collector, sink, requests, total, rate, batch, outage_s)
@@ -547,7 +624,7 @@ def paced_load(
 def _drive(
     collector: Collector,
     sink: SinkProcess,
-    requests: list[Any],
+    requests: list[bytes],
     total: int,
     rate: float | None,
     batch: int,
@@ -555,7 +632,7 @@ def _drive(
 ) -> dict[str, float]:
     assert collector.process is not None
     process = psutil.Process(collector.process.pid)
-    stub = TraceServiceStub(grpc.insecure_channel(f"127.0.0.1:{collector.grpc_port}"))
+    export = raw_export(collector.grpc_port)
     if outage_s:
         sink.fail(503, outage_s)
     before = process.cpu_times()
@@ -566,7 +643,7 @@ def _drive(
         for number, request in enumerate(requests):
             if rate:
                 time.sleep(max(0.0, started + number * batch / rate - time.perf_counter()))
-            pending.append(senders.submit(stub.Export, request, timeout=30))
+            pending.append(senders.submit(export, request, timeout=30))
         for future in pending:
             future.result()
         sent_in = time.perf_counter() - started
@@ -585,6 +662,7 @@ def _drive(
         "send_rate": total / sent_in,
         "lag_s": stored_at - started - sent_in,
         "drain_rate": total / max(1e-9, stored_at - max(recovered_at, started)),
+        "stored_rate": total / (stored_at - started),
         "cpu_s_per_10k": cpu / total * 10_000,
         "peak_rss_mib": rss.peak,
         "lost": total - stats["distinct_span_ids"],
@@ -606,7 +684,7 @@ def pipeline(seconds: int, write: bool) -> None:
         "|---|---|---|---|---|---|",
     ]
     sustained = 0
-    for rate in (2000, 4000, 6000, 8000, 10000):
+    for rate in (5000, 10000, 15000, 20000, 25000):
         result = paced_load(rate * seconds, rate, 200, 2)
         click.echo(f"capacity {rate}: {result}", err=True)
         ok = result["lost"] == 0 and result["send_rate"] >= 0.95 * rate and result["lag_s"] < 3
@@ -621,7 +699,8 @@ def pipeline(seconds: int, write: bool) -> None:
         + (
             f"\n\nHighest rate sustained with zero loss (achieved ≥ 95% of target, all "
             f"stored within 3 s of the last send): **{sustained} spans/s**. The load "
-            f"generator shares the 2 cores."
+            f"generator (prebuilt requests, {SENDERS} senders) and the emulator share the "
+            f"2 cores."
         )
     )
     scaling_rows = [
@@ -710,7 +789,7 @@ def gateway_topology_run(gateways: int, rate: int, seconds: int) -> dict[str, fl
             processes = [psutil.Process(c.process.pid) for c in started if c.process]
             before = sum(sum(p.cpu_times()[:2]) for p in processes)
             total = rate * seconds
-            result = _drive(agent, sink, list(export_requests(total, 200, 2)), total, rate, 200, 0)
+            result = _drive(agent, sink, prebuilt_requests(total, 200, 2), total, rate, 200, 0)
             after = sum(sum(p.cpu_times()[:2]) for p in processes)
             result["cpu_s_per_10k_all"] = (after - before) / total * 10_000
             return result

@@ -24,6 +24,7 @@ MODULE_OF = {
     "file_storage": "filestorage",
     "loadbalancing": "loadbalancingexporter",
     "bearertokenauth": "bearertokenauthextension",
+    "pprof": "pprofextension",
 }
 BASE_ENV = {
     "OPENOBSERVE_ORG": "acme",
@@ -72,6 +73,7 @@ def test_manifest_lists_exactly_the_components_the_configs_use() -> None:
     used = (
         used_modules(BASE_ENV)
         | used_modules(BASE_ENV | {"COLLECTOR_DEBUG_EXPORTER": "true"})
+        | used_modules(BASE_ENV | {"COLLECTOR_PPROF_PORT": "1777"})
         | used_modules(BASE_ENV | token | {"COLLECTOR_GATEWAYS": "gw:4317"})
         | used_modules(BASE_ENV | token | {"COLLECTOR_ROLE": "gateway"})
     )

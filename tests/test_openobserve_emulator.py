@@ -174,13 +174,20 @@ def test_json_body_with_hex_ids(emulator: OpenObserveEmulator) -> None:
     [
         ("gzip", gzip.compress),
         ("deflate", zlib.compress),
-        ("zstd", lambda data: zstandard.ZstdCompressor().compress(data)),
     ],
 )
 def test_compressed_bodies(emulator: OpenObserveEmulator, encoding: str, compress) -> None:
     body = compress(make_request().SerializeToString())
     assert post(emulator, body, encoding=encoding)[0] == 200
     assert len(emulator.rows("default")) == 1
+
+
+def test_zstd_is_415_and_stores_nothing(emulator: OpenObserveEmulator) -> None:
+    """OpenObserve's decompression layer knows gzip, deflate and br only: a collector set
+    to zstd would have every batch refused (and dropped: 415 is not retried)."""
+    body = zstandard.ZstdCompressor().compress(make_request().SerializeToString())
+    assert post(emulator, body, encoding="zstd")[0] == 415
+    assert emulator.rows("default") == []
 
 
 def test_legacy_path_without_v1(emulator: OpenObserveEmulator) -> None:

@@ -16,6 +16,7 @@ import yaml
 
 from openrouter_openobserve import settings as settings_mod
 from openrouter_openobserve.bundle_files import collector_dir
+from openrouter_openobserve.masking import PERSONAL_DATA_PATTERNS, SECRET_PATTERNS
 
 TEMPLATE_DIR = collector_dir()
 TEMPLATE_NAME = "config.yaml.j2"
@@ -39,21 +40,6 @@ def ottl_string(value: object) -> str:
     """An OTTL string literal (for use inside a YAML plain scalar)."""
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'.replace("$", "$$")
-
-
-# Masked under every content policy: (RE2 pattern, replacement).
-SECRET_PATTERNS = (
-    ("sk-or-[A-Za-z0-9_-]{8,}", "sk-or-***"),
-    ("(?i)bearer[[:blank:]]+[A-Za-z0-9._~+/=-]{8,}", "Bearer ***"),
-    ("(?i)basic[[:blank:]]+[A-Za-z0-9+/]{8,}={0,2}", "Basic ***"),
-)
-
-
-# Masked under the "redacted" policy: (RE2 pattern, replacement).
-PERSONAL_DATA_PATTERNS = (
-    ("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+[.][A-Za-z]{2,}", "<email>"),
-    ("\\b[0-9](?:[ -]?[0-9]){12,18}\\b", "<card-number>"),
-)
 
 
 def template_context(settings: dict[str, Any]) -> dict[str, Any]:

@@ -311,6 +311,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COLLECTOR_HEALTH_PORT", "13133", "a port", parse_port),
     Setting("COLLECTOR_METRICS_PORT", "8888", "a port", parse_port),
     Setting(
+        "COLLECTOR_PPROF_PORT",
+        "0",
+        "a port, or 0 for off",
+        bounded_int(0, 65535),
+        doc="serve Go's profiler (pprof) on this port of the monitoring address; 0: off",
+    ),
+    Setting(
         "COLLECTOR_QUEUE_DIR",
         "build/queue",
         "a directory",
