@@ -69,6 +69,7 @@ class Scenarios:
             temperature=0.3,
             max_tokens=64,
             top_p=0.9,
+            user="user-42",  # the request's end user: user_id
         )
 
     def stream(self) -> None:

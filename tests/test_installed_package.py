@@ -88,7 +88,8 @@ def test_the_package_data_ships(installed: tuple[Path, Path]) -> None:
     result = run([str(bin_dir / "python"), "-c", script], workdir)
     assert result.returncode == 0, result.stderr
     release = yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())
-    assert result.stdout.split() == ["1", "3", str(release["dist"]["version"])]
+    alerts = len(list((ROOT / "collector" / "alerts").glob("*.json")))
+    assert result.stdout.split() == ["1", str(alerts), str(release["dist"]["version"])]
 
 
 def test_setup_tracing_reaches_a_real_collector(

@@ -96,7 +96,8 @@ def test_gateway_is_a_statefulset_with_an_hpa(release: str) -> None:
         for env in values["extraEnvs"]
         if "secretKeyRef" in env.get("valueFrom", {})
     }
-    assert secret_refs == {key: "openrouter-bundle" for key in SECRETS}
+    # Every secret the config may read, the optional salt of USER_ID_HASH included.
+    assert secret_refs == {key: "openrouter-bundle" for key in [*SECRETS, "USER_ID_HASH_SALT"]}
 
 
 @pytest.mark.parametrize(

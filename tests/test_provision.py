@@ -42,7 +42,7 @@ HOUR_US = 3600 * 1_000_000
 def test_every_panel_and_alert_query_runs_on_contract_columns_only() -> None:
     queries = [q["query"] for panel in PANELS for q in panel["queries"]]
     queries += [alert["query_condition"]["sql"] for alert in ALERTS.values()]
-    assert len(queries) == len(PANELS) + 3
+    assert len(queries) == len(PANELS) + len(ALERTS)
     for sql in queries:
         # Planned by DataFusion (OpenObserve's engine) over a stream with exactly the
         # documented columns: a typo or an undocumented column fails here.
@@ -118,14 +118,14 @@ def test_provisioning_twice_changes_nothing_the_second_time(
     env_file = settings_env(emulator, tmp_path, ALERT_DESTINATION="oncall")
     first = run(provision.main, env_file)
     assert first.exit_code == 0, first.output
-    assert first.output.count(": created") == 4
+    assert first.output.count(": created") == 1 + len(ALERTS)
     stored = emulator.management.snapshot()
-    assert len(stored["dashboards"]) == 1 and len(stored["alerts"]) == 3
+    assert len(stored["dashboards"]) == 1 and len(stored["alerts"]) == len(ALERTS)
     emulator.requests.clear()
 
     second = run(provision.main, env_file)
     assert second.exit_code == 0, second.output
-    assert second.output.count(": unchanged") == 4
+    assert second.output.count(": unchanged") == 1 + len(ALERTS)
     assert writes(emulator) == []
     assert emulator.management.snapshot() == stored  # hashes and timestamps included
 
@@ -160,9 +160,11 @@ def test_a_changed_threshold_updates_only_that_alert(
     result = run(provision.main, env_file)
     assert result.exit_code == 0, result.output
     assert "alert 'openrouter_hourly_cost': updated" in result.output
-    assert result.output.count(": unchanged") == 3
+    assert result.output.count(": unchanged") == len(ALERTS)
     assert len(writes(emulator)) == 1
-    (cost,) = [a for a in emulator.management.alerts.values() if a["name"].endswith("cost")]
+    (cost,) = [
+        a for a in emulator.management.alerts.values() if a["name"] == "openrouter_hourly_cost"
+    ]
     assert cost["query_condition"]["sql"].endswith("HAVING cost_usd > 12.50")
 
 
@@ -185,7 +187,7 @@ def test_dry_run_writes_nothing(with_destination: OpenObserveEmulator, tmp_path:
         provision.main, settings_env(emulator, tmp_path, ALERT_DESTINATION="oncall"), "--dry-run"
     )
     assert result.exit_code == 0, result.output
-    assert result.output.count(": would be created") == 4
+    assert result.output.count(": would be created") == 1 + len(ALERTS)
     assert writes(emulator) == []
 
 
@@ -264,9 +266,9 @@ def test_a_first_run_provisions_the_alerts_once_the_first_spans_land(
         stdout, stderr = provisioning.communicate(timeout=60)
     assert provisioning.returncode == 0, stdout + stderr
     assert "deferred: its stream has no data yet" in stdout
-    assert stdout.count(": created") == 4, stdout
+    assert stdout.count(": created") == 1 + len(ALERTS), stdout
     stored = emulator.management.snapshot()
-    assert len(stored["dashboards"]) == 1 and len(stored["alerts"]) == 3
+    assert len(stored["dashboards"]) == 1 and len(stored["alerts"]) == len(ALERTS)
 
 
 def test_a_new_org_is_provisioned_after_its_first_ingestion(
@@ -309,6 +311,7 @@ def fires(emulator: OpenObserveEmulator, name: str, **settings: str) -> list[dic
     """The rows the provisioned alert's query returns over its period (it fires on any)."""
     values = {"OPENOBSERVE_STREAM": "llm", "ALERT_DESTINATION": "oncall", **settings}
     values.setdefault("ALERT_HOURLY_COST_USD", "5")
+    values.setdefault("ALERT_USER_HOURLY_COST_USD", "1")
     (alert,) = [a for a in provision.desired_alerts(values) if a["name"] == name]
     now = int(time.time() * 1e6)
     period_us = alert["trigger_condition"]["period"] * 60 * 1_000_000
@@ -353,3 +356,17 @@ def test_latency_alert_fires_on_a_regression_against_the_day_before(
     (row,) = fires(emulator, "openrouter_p95_latency_regression")
     assert row["model"] == "openai/gpt-4o-mini" and row["recent_requests"] == 20
     assert row["p95_before_ms"] == pytest.approx(200.0)
+
+
+def test_user_spend_alert_names_the_user_above_the_threshold(
+    emulator: OpenObserveEmulator,
+) -> None:
+    now = int(time.time() * 1e6)
+    spend = [span(now - 60_000_000 * m, gen_ai_usage_cost="0.5", user_id="ann") for m in range(3)]
+    spend += [span(now - 60_000_000, gen_ai_usage_cost="0.9", user_id="bob")]
+    spend += [span(now - 60_000_000, gen_ai_usage_cost="9", user_id=None)]  # no user: not here
+    emulator.ingest("acme", "llm", spend)
+    assert fires(emulator, "openrouter_user_hourly_cost", ALERT_USER_HOURLY_COST_USD="1") == [
+        {"user": "ann", "cost_usd": 1.5, "requests": 3}
+    ]
+    assert fires(emulator, "openrouter_user_hourly_cost", ALERT_USER_HOURLY_COST_USD="1.5") == []

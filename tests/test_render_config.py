@@ -268,6 +268,16 @@ def test_gateway_role_needs_its_token_and_certificate(tmp_path: Path) -> None:
     assert result.stderr.startswith("render-config: COLLECTOR_GATEWAY_TOKEN: expected")
 
 
+def test_hashing_user_ids_needs_a_salt_that_stays_out_of_the_file(tmp_path: Path) -> None:
+    result, _ = render(tmp_path, VALID | {"USER_ID_HASH": "true"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("render-config: USER_ID_HASH_SALT: expected a value")
+    salt = "a-salt-of-the-test-0123"
+    result, output = render(tmp_path, VALID | {"USER_ID_HASH": "true", "USER_ID_HASH_SALT": salt})
+    assert result.exit_code == 0, result.output
+    assert salt not in output.read_text() and "${env:USER_ID_HASH_SALT}" in output.read_text()
+
+
 def test_forwarding_agent_holds_no_openobserve_settings(tmp_path: Path) -> None:
     agent = {
         "COLLECTOR_GATEWAYS": "gw-1:4317,gw-2:4317",

@@ -6,7 +6,7 @@ import os
 
 from openai import DefaultHttpxClient, OpenAI
 
-from openrouter_openobserve.openrouter_errors import on_response
+from openrouter_openobserve.openrouter_response import on_response
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 # The simulator accepts any bearer token; this one is recognisably not a real key.
@@ -32,7 +32,7 @@ def openrouter_client(
 ) -> OpenAI:
     """An OpenAI client for OpenRouter; key and URL default to OPENROUTER_API_KEY and
     OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else. Its
-    spans carry OpenRouter's error code and refusing provider (openrouter_errors)."""
+    spans carry OpenRouter's error code and refusing provider (openrouter_response)."""
     key = api_key or os.environ.get("OPENROUTER_API_KEY")
     if not key:
         raise ValueError("OPENROUTER_API_KEY is not set")

@@ -5,8 +5,8 @@ by the collector's user, gateways as a StatefulSet with an HPA whose queue is a 
 per pod, kept when a pod restarts or the set scales down.
 
 Secrets come from a Kubernetes Secret named `openrouter-bundle` (keys OPENOBSERVE_AUTH_TOKEN,
-COLLECTOR_GATEWAY_TOKEN); TLS files from a Secret `openrouter-bundle-tls` mounted at the paths
-the settings name.
+COLLECTOR_GATEWAY_TOKEN, USER_ID_HASH_SALT); TLS files from a Secret `openrouter-bundle-tls`
+mounted at the paths the settings name.
 """
 
 from __future__ import annotations

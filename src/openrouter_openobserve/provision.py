@@ -34,7 +34,10 @@ ALERTS_DIR = collector_dir() / "alerts"
 FOLDER = "default"
 SHIPPED_STREAM = "default"  # the stream the shipped JSON queries
 # Alerts whose threshold comes from .env: the number their SQL ends with.
-THRESHOLD_SETTINGS = {"openrouter_hourly_cost": "ALERT_HOURLY_COST_USD"}
+THRESHOLD_SETTINGS = {
+    "openrouter_hourly_cost": "ALERT_HOURLY_COST_USD",
+    "openrouter_user_hourly_cost": "ALERT_USER_HOURLY_COST_USD",
+}
 TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
 EXIT_FAILED, EXIT_INVALID, EXIT_DEFERRED = 1, 2, 3
 RETRY_INTERVAL_S = 5.0

@@ -25,7 +25,7 @@ DEFAULT_OUTPUT = Path("build") / "collector.yaml"  # relative to where it runs
 DEFAULT_COLLECTOR = Path("build") / "otelcol" / "otelcol-openrouter"
 
 # Secrets the template references as ${env:...} (never as values).
-COLLECTOR_SECRET_KEYS = ("OPENOBSERVE_AUTH_TOKEN", "COLLECTOR_GATEWAY_TOKEN")
+COLLECTOR_SECRET_KEYS = ("OPENOBSERVE_AUTH_TOKEN", "COLLECTOR_GATEWAY_TOKEN", "USER_ID_HASH_SALT")
 
 # Exit status for invalid input, as click uses for usage errors.
 EXIT_INVALID = 2
@@ -40,6 +40,23 @@ def ottl_string(value: object) -> str:
     """An OTTL string literal (for use inside a YAML plain scalar)."""
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'.replace("$", "$$")
+
+
+# Prompts and completions, as each instrumentation names them: OpenInference, OpenTelemetry's
+# GenAI conventions, Traceloop (its older indexed gen_ai.prompt.N.* too, in the template).
+CONTENT_ATTRIBUTES = (
+    "input.value",
+    "input.mime_type",
+    "output.value",
+    "output.mime_type",
+    "llm.prompt_template.variables",
+    "llm.prompts",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+)
 
 
 def template_context(settings: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +78,7 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "memory_spike_mib": memory // 5,
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
+        "content_attributes": CONTENT_ATTRIBUTES,
         "personal_data_patterns": PERSONAL_DATA_PATTERNS,
         # An agent with gateways only limits, masks and forwards; everyone else exports.
         "forwards": forwards,

@@ -1,4 +1,5 @@
-"""`report`: one row per requested model and upstream provider, from OpenObserve.
+"""`report`: one row per requested model and upstream provider (or per user, session or
+service: `--by`), from OpenObserve.
 
 Requests, error rate, p50/p95 latency, time to first token, tokens and billed spend over a
 time window, read with OpenObserve's search API from the span stream. Spend sums only costs
@@ -40,10 +41,22 @@ OPTIONAL_COLUMNS = {
     "gen_ai_usage_output_tokens": "BIGINT",
     "gen_ai_usage_cost": "DOUBLE",
     "openrouter_cost_status": "VARCHAR",
+    "user_id": "VARCHAR",
+    "gen_ai_conversation_id": "VARCHAR",
+    "service_name": "VARCHAR",
+}
+# --by: the columns a row stands for, each (name, SQL expression).
+GROUPINGS = {
+    "model": (
+        ("model", "COALESCE({gen_ai_request_model}, {llm_model_name})"),
+        ("provider", "{openrouter_provider}"),
+    ),
+    "user": (("user", "{user_id}"),),
+    "session": (("session", "{gen_ai_conversation_id}"),),
+    "service": (("service", "{service_name}"),),
 }
 REPORT_SQL = """
-SELECT COALESCE({gen_ai_request_model}, {llm_model_name}) AS model,
-       {openrouter_provider} AS provider,
+SELECT {keys},
        COUNT(*) AS requests,
        SUM(CASE WHEN span_status = 'ERROR' THEN 1 ELSE 0 END) AS errors,
        approx_percentile_cont(duration, 0.5) / 1000.0 AS p50_ms,
@@ -54,17 +67,16 @@ SELECT COALESCE({gen_ai_request_model}, {llm_model_name}) AS model,
            AS output_tokens,
        SUM(CASE WHEN {openrouter_cost_status} = 'reported' THEN {gen_ai_usage_cost}
                 WHEN {openrouter_cost_status} = 'reported_zero' THEN 0.0 END) AS spend_usd,
-       SUM(CASE WHEN span_status != 'ERROR' AND {openrouter_cost_status} = 'not_reported'
+       SUM(CASE WHEN span_status != 'ERROR'
+                 AND {openrouter_cost_status} IN ('not_reported', 'not_recorded')
            THEN 1 ELSE 0 END) AS unpriced,
        SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app
 FROM "{stream}"
 WHERE gen_ai_provider_name = 'openrouter'
-GROUP BY COALESCE({gen_ai_request_model}, {llm_model_name}), {openrouter_provider}
-ORDER BY spend_usd DESC NULLS LAST, requests DESC, model
+GROUP BY {group_by}
+ORDER BY spend_usd DESC NULLS LAST, requests DESC, {first}
 """
-COLUMNS = (
-    ("model", "model", str),
-    ("provider", "provider", str),
+METRIC_COLUMNS = (
     ("requests", "requests", "{:d}"),
     ("errors", "errors", "{:d}"),
     ("error_rate", "error %", "{:.1f}"),
@@ -103,13 +115,25 @@ def parse_when(text: str, now_s: float) -> int:
     return int(moment.timestamp() * 1e6)
 
 
-def report_sql(stream: str, present: set[str]) -> str:
-    """The report query, with columns the stream lacks read as typed NULLs."""
+def columns_of(by: str) -> tuple[tuple[str, str, Any], ...]:
+    """The report's columns: what a row stands for, then the figures."""
+    return tuple((name, name, str) for name, _ in GROUPINGS[by]) + METRIC_COLUMNS
+
+
+def report_sql(stream: str, present: set[str], by: str = "model") -> str:
+    """The report query grouped `by`, with columns the stream lacks read as typed NULLs."""
     columns = {
         name: (f"CAST({name} AS {kind})" if name in present else f"CAST(NULL AS {kind})")
         for name, kind in OPTIONAL_COLUMNS.items()
     }
-    return REPORT_SQL.format(stream=stream, **columns)
+    keys = [(name, expression.format(**columns)) for name, expression in GROUPINGS[by]]
+    return REPORT_SQL.format(
+        stream=stream,
+        keys=", ".join(f"{expression} AS {name}" for name, expression in keys),
+        group_by=", ".join(expression for _, expression in keys),
+        first=keys[0][0],
+        **columns,
+    )
 
 
 def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
@@ -123,18 +147,21 @@ def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
     return {field["name"] for field in answer.get("schema", [])}
 
 
-def fetch(openobserve: OpenObserve, stream: str, start_us: int, end_us: int) -> list[dict]:
+def fetch(
+    openobserve: OpenObserve, stream: str, start_us: int, end_us: int, by: str = "model"
+) -> list[dict]:
     present = stream_columns(openobserve, stream)
     if present is None or "gen_ai_provider_name" not in present:
         return []
-    rows = openobserve.search(report_sql(stream, present), start_us, end_us)
+    rows = openobserve.search(report_sql(stream, present, by), start_us, end_us)
     for row in rows:
         row["error_rate"] = 100.0 * row["errors"] / row["requests"]
     return rows
 
 
-def render(rows: list[dict[str, Any]], output_format: str) -> str:
-    keys = [key for key, _, _ in COLUMNS]
+def render(rows: list[dict[str, Any]], output_format: str, by: str = "model") -> str:
+    columns = columns_of(by)
+    keys = [key for key, _, _ in columns]
     if output_format == "json":
         return json.dumps([{key: row.get(key) for key in keys} for row in rows], indent=2)
     if output_format == "csv":
@@ -143,8 +170,8 @@ def render(rows: list[dict[str, Any]], output_format: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue().rstrip("\n")
-    table = [[_cell(row.get(key), shape) for key, _, shape in COLUMNS] for row in rows]
-    return format_table([title for _, title, _ in COLUMNS], table)
+    table = [[_cell(row.get(key), shape) for key, _, shape in columns] for row in rows]
+    return format_table([title for _, title, _ in columns], table)
 
 
 def _cell(value: Any, shape: Any) -> str:
@@ -184,9 +211,16 @@ def _fail(message: str, status: int) -> NoReturn:
     show_default=True,
     help="table for people; csv or json for scripts and CI jobs.",
 )
-def main(env_file: Path, since: str, until: str, output_format: str) -> None:
+@click.option(
+    "--by",
+    type=click.Choice(list(GROUPINGS)),
+    default="model",
+    show_default=True,
+    help="One row per model and upstream provider, per user, per session or per service.",
+)
+def main(env_file: Path, since: str, until: str, output_format: str, by: str) -> None:
     """Requests, errors, latency, time to first token, tokens and spend per model and
-    upstream provider, read from OpenObserve."""
+    upstream provider (or per user, session or service), read from OpenObserve."""
     now_s = time.time()
     start_us, end_us = _when("--since", since, now_s), _when("--until", until, now_s)
     if start_us >= end_us:
@@ -198,13 +232,13 @@ def main(env_file: Path, since: str, until: str, output_format: str) -> None:
         _fail(str(error), EXIT_INVALID)
     stream = settings["OPENOBSERVE_STREAM"]
     try:
-        rows = fetch(openobserve, stream, start_us, end_us)
+        rows = fetch(openobserve, stream, start_us, end_us, by)
     except OpenObserveError as error:
         _fail(str(error), EXIT_FAILED)
     if not rows and output_format == "table":
         click.echo(f"no LLM requests in stream '{stream}' between {since} and {until}", err=True)
         return
-    click.echo(render(rows, output_format))
+    click.echo(render(rows, output_format, by))
     if lost := sum(row.get("lost_in_app") or 0 for row in rows):
         click.echo(f"report: {LOST_IN_APP_FIX.format(n=lost)}", err=True)
 

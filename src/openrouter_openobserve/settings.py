@@ -125,7 +125,11 @@ def parse_directory(value: str) -> str:
     if not value or any(ord(ch) < 32 or ch in "\"'`$\\" for ch in value):
         _fail("a directory path without control characters, quotes, '$' or '\\'")
     path = Path(value)
-    if path.exists() and not path.is_dir():
+    try:
+        exists_as_file = path.exists() and not path.is_dir()
+    except OSError:  # a name longer than the system allows, say
+        _fail("a directory path this system accepts")
+    if exists_as_file:
         _fail("a directory (a file of that name exists)")
     return value
 
@@ -229,7 +233,7 @@ def parse_gateways(value: str) -> list[str]:
     return endpoints
 
 
-def parse_gateway_token(value: str) -> str:
+def parse_token(value: str) -> str:
     if value and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,256}", value):
         _fail("at least 16 characters of letters, digits or ._~+/=-")
     return value
@@ -363,7 +367,7 @@ SETTINGS: tuple[Setting, ...] = (
         "COLLECTOR_GATEWAY_TOKEN",
         "",
         "a token",
-        parse_gateway_token,
+        parse_token,
         secret=True,
         doc="bearer token shared by agents and gateways",
     ),
@@ -402,6 +406,21 @@ SETTINGS: tuple[Setting, ...] = (
         "a flag",
         parse_bool,
         doc="also log a line per exported batch (counts only, never contents)",
+    ),
+    Setting(
+        "USER_ID_HASH",
+        "false",
+        "a flag",
+        parse_bool,
+        doc="send user ids (user.id) as salted SHA-256 hashes, never as they are",
+    ),
+    Setting(
+        "USER_ID_HASH_SALT",
+        "",
+        "a token",
+        parse_token,
+        secret=True,
+        doc="the salt of USER_ID_HASH: keep it secret and stable, or hashes stop matching",
     ),
     Setting(
         "CONTENT_POLICY",
@@ -454,6 +473,13 @@ SETTINGS: tuple[Setting, ...] = (
         "USD",
         parse_usd,
         doc="provision: the hourly-cost alert fires above this spend per hour",
+    ),
+    Setting(
+        "ALERT_USER_HOURLY_COST_USD",
+        "1",
+        "USD",
+        parse_usd,
+        doc="provision: the per-user alert fires when one user's spend in an hour is above this",
     ),
     Setting(
         "OPENOBSERVE_ROOT_EMAIL",
@@ -596,6 +622,8 @@ def validate(raw: Mapping[str, str]) -> dict[str, Any]:
             raise SettingsError(setting.key, str(error), _shown(setting, value)) from None
     _check_distinct_ports(settings)
     _check_gateway_token(settings)
+    if settings["USER_ID_HASH"] and not settings["USER_ID_HASH_SALT"]:
+        raise SettingsError("USER_ID_HASH_SALT", "a value when USER_ID_HASH is true (not set)")
     return settings
 
 

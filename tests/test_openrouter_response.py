@@ -1,5 +1,6 @@
-"""The client's response hook puts OpenRouter's error code and refusing provider on the call's
-span, with any openai version's exception text; it never records the prompt a refusal quotes,
+"""The client's response hook puts OpenRouter's billed cost and upstream provider, and its error
+code and refusing provider, on the call's span, whatever instrumentation made the span and
+whatever the openai version's exception text; it never records the prompt a refusal quotes,
 and a body it cannot read never changes what the app sees."""
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
-from openrouter_openobserve.openrouter_errors import ERROR_CODE, ERROR_PROVIDER, scanner_for
+from openrouter_openobserve.openrouter_response import (
+    COST,
+    ERROR_CODE,
+    ERROR_PROVIDER,
+    PROVIDER,
+    scanner_for,
+)
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 
 SECRET_PROMPT = "please quote me PROMPT-7f3a"
@@ -30,6 +37,38 @@ def spans() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     yield provider, exporter
     provider.shutdown()
+
+
+def answered_span(
+    provider: TracerProvider, exporter: InMemorySpanExporter, call: object
+) -> ReadableSpan:
+    with provider.get_tracer("test").start_as_current_span("call"):
+        call()  # type: ignore[operator]
+    (span,) = exporter.get_finished_spans()
+    return span
+
+
+def test_an_answer_and_a_stream_carry_the_billed_cost_and_provider(
+    simulator: OpenRouterSimulator, spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    client = openrouter_client(api_key=OFFLINE_API_KEY, base_url=simulator.base_url)
+    messages = [{"role": "user", "content": "one two"}]
+    span = answered_span(
+        *spans,
+        lambda: client.chat.completions.create(
+            model="anthropic/claude-3.5-haiku", messages=messages
+        ),
+    )
+    billed = simulator.requests[-1]["response"]["usage"]["cost"]
+    assert span.attributes[COST] == billed and span.attributes[PROVIDER] == "Anthropic"
+
+    spans[1].clear()
+    stream = lambda: list(  # noqa: E731
+        client.chat.completions.create(model="openai/gpt-4o-mini", messages=messages, stream=True)
+    )
+    span = answered_span(*spans, stream)
+    billed = simulator.requests[-1]["response"][-1]["usage"]["cost"]
+    assert span.attributes[COST] == billed and span.attributes[PROVIDER] == "OpenAI"
 
 
 def call_span(

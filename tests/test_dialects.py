@@ -1,0 +1,171 @@
+"""One contract whatever instrumentation made the spans: the real OpenInference, OpenTelemetry
+GenAI and Traceloop OpenAI instrumentations drive the real openai client (through
+`openrouter_client()`) against the simulator and the real collector, and each call's row has
+the same values: models, tokens, billed cost, upstream provider, vendor, typed errors, the
+user and the session where the dialect names them; no prompt leaves under `metadata`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from openrouter_openobserve import report
+from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from tests.dialect_app import DIALECTS, SESSION, USER
+from tests.harness import (
+    ROOT,
+    Collector,
+    child_env,
+    emulator_settings,
+    wait_for,
+    write_env_file,
+)
+from tests.scenarios import PROMPT_SENTINEL
+
+# What each dialect records beyond the common contract.
+STREAM_TTFT = {"openinference", "otel-genai"}  # Traceloop records no time to first chunk
+NAMES_USER = {"openinference", "traceloop"}  # OpenTelemetry's records no request `user`
+NAMES_SESSION = {"openinference"}  # using_attributes(session_id=...)
+SERVED_MODEL_WITHOUT_VENDOR = {"traceloop"}  # it writes "gpt-4o-mini" for "openai/gpt-4o-mini"
+
+Traffic = tuple[str, Collector, list[dict[str, Any]], dict[str, Any], OpenObserveEmulator]
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def traffic(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Traffic]:
+    dialect = request.param
+    with OpenObserveEmulator() as emulator:
+        collector = Collector(tmp_path_factory.mktemp(dialect), emulator_settings(emulator))
+        collector.start()
+        try:
+            app = subprocess.run(
+                [sys.executable, "-m", "tests.dialect_app", dialect],
+                capture_output=True,
+                text=True,
+                env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
+                cwd=ROOT,
+                timeout=120,
+            )
+            assert app.returncode == 0, app.stderr
+            rows = wait_for(
+                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 3 and r,
+                what=f"the {dialect} spans",
+            )
+            answers = {a["model"]: a["response"] for a in json.loads(app.stdout.splitlines()[-1])}
+            yield dialect, collector, rows, answers, emulator
+        finally:
+            collector.stop()
+
+
+def call_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    calls = [row for row in rows if row.get("gen_ai_provider_name") == "openrouter"]
+    by_model = {row["gen_ai_request_model"]: row for row in calls}
+    assert len(by_model) == len(calls) == 3, calls
+    return by_model
+
+
+def test_billed_calls_have_the_same_values(traffic: Traffic) -> None:
+    dialect, _, rows, answers, _ = traffic
+    calls = call_rows(rows)
+    for model in ("anthropic/claude-3.5-haiku", "openai/gpt-4o-mini"):
+        row, answer = calls[model], answers[model]
+        final = answer[-1] if isinstance(answer, list) else answer
+        served = final["model"]
+        assert row["gen_ai_response_model"] == (
+            served.split("/", 1)[1] if dialect in SERVED_MODEL_WITHOUT_VENDOR else served
+        )
+        assert int(row["gen_ai_usage_input_tokens"]) == final["usage"]["prompt_tokens"]
+        assert int(row["gen_ai_usage_output_tokens"]) == final["usage"]["completion_tokens"]
+        assert float(row["gen_ai_usage_cost"]) == pytest.approx(final["usage"]["cost"])
+        assert row["openrouter_cost_status"] == "reported"
+        assert row["openrouter_provider"] == final["provider"]
+        assert row["openrouter_model_vendor"] == model.split("/")[0]
+        assert row["gen_ai_response_id"] == final["id"]
+    stream = calls["openai/gpt-4o-mini"]
+    assert ("gen_ai_response_time_to_first_chunk" in stream) == (dialect in STREAM_TTFT)
+
+
+def test_a_refused_call_is_a_typed_error(traffic: Traffic) -> None:
+    _, _, rows, _, _ = traffic
+    refused = call_rows(rows)["meta-llama/llama-3.1-8b-instruct"]
+    assert refused["span_status"] == "ERROR"
+    assert refused["error_type"] == "RateLimitError"
+    assert refused["http_response_status_code"] == "429"
+    assert refused["openrouter_error_code"] == "429"
+    assert refused["openrouter_error_message"] == "Rate limit exceeded: free-models-per-day"
+    assert refused["openrouter_cost_status"] == "not_reported"
+    assert refused["openrouter_model_vendor"] == "meta-llama"
+
+
+def test_users_and_sessions_under_one_name(traffic: Traffic) -> None:
+    dialect, _, rows, _, _ = traffic
+    chat = call_rows(rows)["anthropic/claude-3.5-haiku"]
+    assert chat.get("user_id") == (USER if dialect in NAMES_USER else None)
+    assert chat.get("gen_ai_conversation_id") == (SESSION if dialect in NAMES_SESSION else None)
+
+
+def test_no_prompt_and_no_warning(traffic: Traffic) -> None:
+    _, collector, rows, _, _ = traffic
+    assert PROMPT_SENTINEL not in json.dumps(rows)
+    noisy = [
+        line for line in collector.log().splitlines() if "\twarn\t" in line or "\terror\t" in line
+    ]
+    assert noisy == []
+
+
+def test_report_by_user(traffic: Traffic, tmp_path: Path) -> None:
+    dialect, collector, _, answers, _ = traffic
+    env_file = write_env_file(tmp_path / ".env", collector.env)
+    result = CliRunner().invoke(
+        report.main, ["--env-file", str(env_file), "--by", "user", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    by_user = {row["user"]: row for row in json.loads(result.stdout)}
+    chat_cost = answers["anthropic/claude-3.5-haiku"]["usage"]["cost"]
+    stream_cost = answers["openai/gpt-4o-mini"][-1]["usage"]["cost"]
+    if dialect in NAMES_USER:
+        assert {user: row["requests"] for user, row in by_user.items()} == {USER: 1, None: 2}
+        assert by_user[USER]["spend_usd"] == pytest.approx(chat_cost)
+        assert by_user[None]["spend_usd"] == pytest.approx(stream_cost)
+    else:
+        assert {user: row["requests"] for user, row in by_user.items()} == {None: 3}
+        assert by_user[None]["spend_usd"] == pytest.approx(chat_cost + stream_cost)
+
+
+def test_hashed_user_ids_never_leave_as_they_are(tmp_path: Path) -> None:
+    salt = "s4lt-for-the-test-0123"
+    with OpenObserveEmulator() as emulator:
+        env = emulator_settings(
+            emulator, USER_ID_HASH="true", USER_ID_HASH_SALT=salt, CONTENT_POLICY="full"
+        )
+        collector = Collector(tmp_path / "collector", env).start()
+        try:
+            app = subprocess.run(
+                [sys.executable, "-m", "tests.dialect_app", "openinference"],
+                capture_output=True,
+                text=True,
+                env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
+                cwd=ROOT,
+                timeout=120,
+            )
+            assert app.returncode == 0, app.stderr
+            rows = wait_for(
+                lambda: (r := emulator.rows("llm_traces", org="acme")) and len(r) >= 3 and r,
+                what="the spans",
+            )
+        finally:
+            collector.stop()
+    hashed = hashlib.sha256(f"{salt}:{USER}".encode()).hexdigest()
+    assert call_rows(rows)["anthropic/claude-3.5-haiku"]["user_id"] == hashed
+    assert USER not in json.dumps(rows)  # nor in the request JSON or its parameters
+    assert salt not in collector.config_path.read_text()
