@@ -4,7 +4,10 @@ OTEL_EXPORTER_OTLP_ENDPOINT pointing at a collector; DIALECT is one of
 
 - `openinference`: the bundle's `setup_tracing()` (OpenInference's OpenAI instrumentation);
 - `otel-genai`: OpenTelemetry's own OpenAI instrumentation (GenAI semantic conventions);
-- `traceloop`: Traceloop's OpenLLMetry OpenAI instrumentation.
+- `traceloop`: Traceloop's OpenLLMetry OpenAI instrumentation;
+- `openlit`: OpenLIT (OTLP/HTTP: OTEL_EXPORTER_OTLP_ENDPOINT is the collector's HTTP
+  endpoint). It needs openai < 3 and runs in an environment of its own, which has only what
+  this module imports at the top.
 
 It makes a chat call (with a user and a session), a stream and a call refused with 429, and
 prints the simulator's answers as JSON for the tests to compare the rows with.
@@ -14,28 +17,42 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 
 import openai
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
-from openrouter_openobserve.tracing import setup_tracing
-from tests.scenarios import PROMPT_SENTINEL
 
-DIALECTS = ("openinference", "otel-genai", "traceloop")
+DIALECTS = ("openinference", "otel-genai", "traceloop", "openlit")
 USER, SESSION = "user-42", "session-7"
+PROMPT_SENTINEL = "PROMPT-SENTINEL-7f3a"  # as in tests.scenarios, which OpenLIT's env lacks
 
 
 def trace_app(dialect: str) -> TracerProvider:
     if dialect == "openinference":
+        from openrouter_openobserve.tracing import setup_tracing
+
         return setup_tracing(service_name=f"{dialect}-app")
+    if dialect == "openlit":
+        import openlit
+
+        # OpenLIT installs its own provider and OTLP/HTTP exporter; no network for prices.
+        openlit.init(
+            application_name=f"{dialect}-app",
+            disable_metrics=True,
+            disable_events=True,
+            pricing_json=os.devnull,
+        )
+        return trace.get_tracer_provider()  # type: ignore[return-value]
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
     provider = TracerProvider(resource=Resource.create({"service.name": f"{dialect}-app"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)

@@ -9,8 +9,10 @@ exception's text, which with openai 3 is the message alone (no `error.code`, no
 span of the call and sets
 
 - `server.address` and `server.port` (the collector labels `openrouter.ai` calls by them);
-- from a successful answer (the JSON body, or a stream's usage chunk): `gen_ai.usage.cost`,
-  `openrouter.provider`, `openrouter.is_byok`, `openrouter.upstream_cost`;
+- from a successful answer (the JSON body, or a stream's usage chunk): `openrouter.billed_cost`
+  (the collector makes it `gen_ai.usage.cost`: an instrumentation that writes its own price
+  estimate there, OpenLIT's, would overwrite it), `openrouter.provider`, `openrouter.is_byok`,
+  `openrouter.upstream_cost`;
 - from an error answer or an SSE `error` chunk (OpenRouter's "Errors" and "Streaming"
   documentation): `openrouter.error.code` and `openrouter.error.provider_name`.
 
@@ -31,7 +33,7 @@ from opentelemetry import trace
 
 ERROR_CODE = "openrouter.error.code"
 ERROR_PROVIDER = "openrouter.error.provider_name"
-COST = "gen_ai.usage.cost"
+COST = "openrouter.billed_cost"
 PROVIDER = "openrouter.provider"
 
 
