@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from click.testing import CliRunner
 
 from openrouter_openobserve import report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
+from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.dialect_app import DIALECTS, PROMPT_SENTINEL, SESSION, USER
 from tests.harness import (
     ROOT,
@@ -30,9 +32,13 @@ from tests.harness import (
 )
 
 # What each dialect records beyond the common contract.
-STREAM_TTFT = {"openinference", "otel-genai", "openlit"}  # Traceloop records none
-NAMES_USER = {"openinference", "traceloop", "openlit"}  # OpenTelemetry's records no `user`
-NAMES_SESSION = {"openinference"}  # using_attributes(session_id=...)
+STREAM_TTFT = {"openinference", "otel-genai", "openlit", "vercel-ai"}  # Traceloop: none
+NAMES_USER = {"openinference", "traceloop", "openlit", "vercel-ai"}  # OTel's: no `user`
+NAMES_SESSION = {"openinference", "vercel-ai"}  # using_attributes, telemetry metadata
+# Billed cost and upstream provider come from openrouter_client(), a Python client: the
+# Vercel AI SDK's spans carry neither.
+BILLED = {"openinference", "otel-genai", "traceloop", "openlit"}
+HTTP_STATUS = BILLED  # the Vercel AI SDK records the refusal's message, not its status
 SERVED_MODEL_WITHOUT_VENDOR = {"traceloop"}  # it writes "gpt-4o-mini" for "openai/gpt-4o-mini"
 
 # OpenLIT 1.45.0 needs openai < 3 and OpenTelemetry packages older than the lock's: pinned
@@ -68,8 +74,43 @@ def openlit_python() -> Path:
     return python
 
 
-def run_dialect_app(dialect: str, collector: Collector) -> subprocess.CompletedProcess[str]:
-    """The app in `dialect`, exporting to `collector` (OpenLIT: its own env, OTLP/HTTP)."""
+VERCEL_AI_APP = ROOT / "tests" / "vercel_ai"
+
+
+def vercel_ai_dir() -> Path:
+    """The Vercel AI SDK app with its locked npm packages, installed once, cached in build/."""
+    app_dir = ROOT / "build" / "vercel-ai"
+    app_dir.mkdir(parents=True, exist_ok=True)
+    lock = (VERCEL_AI_APP / "package-lock.json").read_bytes()
+    stamp, fingerprint = app_dir / ".stamp", hashlib.sha256(lock).hexdigest()
+    for name in ("app.mjs", "package.json", "package-lock.json"):
+        shutil.copy(VERCEL_AI_APP / name, app_dir / name)
+    if not (stamp.is_file() and stamp.read_text() == fingerprint):
+        npm = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
+        subprocess.run(npm, cwd=app_dir, check=True, capture_output=True, timeout=600)
+        stamp.write_text(fingerprint)
+    return app_dir
+
+
+def run_vercel_ai_app(collector: Collector) -> dict[str, Any]:
+    """The Node app's calls (two answered, one refused) against a simulator; its answers."""
+    app_dir = vercel_ai_dir()
+    endpoint = f"http://127.0.0.1:{collector.http_port}"
+    with OpenRouterSimulator() as simulator:
+        for mode in ("ok", "refused"):
+            if mode == "refused":
+                simulator.fail(429)
+            node = ["node", "app.mjs", simulator.base_url, endpoint, mode]
+            app = subprocess.run(node, cwd=app_dir, capture_output=True, text=True, timeout=120)
+            assert app.returncode == 0, app.stderr
+        return {r["body"]["model"]: r["response"] for r in simulator.requests}
+
+
+def run_dialect_app(dialect: str, collector: Collector) -> dict[str, Any]:
+    """The app in `dialect`, exporting to `collector` (OpenLIT: its own env, OTLP/HTTP;
+    the Vercel AI SDK: Node); the simulator's answers by requested model."""
+    if dialect == "vercel-ai":
+        return run_vercel_ai_app(collector)
     python, endpoint = sys.executable, collector.otlp_grpc_endpoint
     if dialect == "openlit":
         python, endpoint = str(openlit_python()), f"http://127.0.0.1:{collector.http_port}"
@@ -82,13 +123,13 @@ def run_dialect_app(dialect: str, collector: Collector) -> subprocess.CompletedP
         timeout=120,
     )
     assert app.returncode == 0, app.stderr
-    return app
+    return {a["model"]: a["response"] for a in json.loads(app.stdout.splitlines()[-1])}
 
 
 Traffic = tuple[str, Collector, list[dict[str, Any]], dict[str, Any], OpenObserveEmulator]
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
+@pytest.fixture(scope="module", params=[*DIALECTS, "vercel-ai"])
 def traffic(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Traffic]:
@@ -97,7 +138,7 @@ def traffic(
         collector = Collector(tmp_path_factory.mktemp(dialect), emulator_settings(emulator))
         collector.start()
         try:
-            app = run_dialect_app(dialect, collector)
+            answers = run_dialect_app(dialect, collector)
             rows = wait_for(
                 lambda: (
                     len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
@@ -105,7 +146,6 @@ def traffic(
                 ),
                 what=f"the {dialect} spans",
             )
-            answers = {a["model"]: a["response"] for a in json.loads(app.stdout.splitlines()[-1])}
             yield dialect, collector, rows, answers, emulator
         finally:
             collector.stop()
@@ -131,9 +171,13 @@ def test_billed_calls_have_the_same_values(traffic: Traffic) -> None:
         )
         assert int(row["gen_ai_usage_input_tokens"]) == final["usage"]["prompt_tokens"]
         assert int(row["gen_ai_usage_output_tokens"]) == final["usage"]["completion_tokens"]
-        assert float(row["gen_ai_usage_cost"]) == pytest.approx(final["usage"]["cost"])
-        assert row["openrouter_cost_status"] == "reported"
-        assert row["openrouter_provider"] == final["provider"]
+        if dialect in BILLED:
+            assert float(row["gen_ai_usage_cost"]) == pytest.approx(final["usage"]["cost"])
+            assert row["openrouter_cost_status"] == "reported"
+            assert row["openrouter_provider"] == final["provider"]
+        else:
+            assert row["openrouter_cost_status"] == "not_recorded"
+            assert "openrouter_provider" not in row
         assert row["openrouter_model_vendor"] == model.split("/")[0]
         assert row["gen_ai_response_id"] == final["id"]
     stream = calls["openai/gpt-4o-mini"]
@@ -141,12 +185,15 @@ def test_billed_calls_have_the_same_values(traffic: Traffic) -> None:
 
 
 def test_a_refused_call_is_a_typed_error(traffic: Traffic) -> None:
-    _, _, rows, _, _ = traffic
+    dialect, _, rows, _, _ = traffic
     refused = call_rows(rows)["meta-llama/llama-3.1-8b-instruct"]
     assert refused["span_status"] == "ERROR"
-    assert refused["error_type"] == "RateLimitError"
-    assert refused["http_response_status_code"] == "429"
-    assert refused["openrouter_error_code"] == "429"
+    if dialect in HTTP_STATUS:
+        assert refused["error_type"] == "RateLimitError"
+        assert refused["http_response_status_code"] == "429"
+        assert refused["openrouter_error_code"] == "429"
+    else:
+        assert refused["error_type"] == "AI_APICallError"
     assert refused["openrouter_error_message"] == "Rate limit exceeded: free-models-per-day"
     assert refused["openrouter_cost_status"] == "not_reported"
     assert refused["openrouter_model_vendor"] == "meta-llama"
@@ -178,7 +225,10 @@ def test_report_by_user(traffic: Traffic, tmp_path: Path) -> None:
     by_user = {row["user"]: row for row in json.loads(result.stdout)}
     chat_cost = answers["anthropic/claude-3.5-haiku"]["usage"]["cost"]
     stream_cost = answers["openai/gpt-4o-mini"][-1]["usage"]["cost"]
-    if dialect in NAMES_USER:
+    if dialect not in BILLED:  # no billed cost: the calls count, their spend does not
+        assert {user: row["requests"] for user, row in by_user.items()} == {USER: 1, None: 2}
+        assert {row["spend_usd"] for row in by_user.values()} == {None}
+    elif dialect in NAMES_USER:
         assert {user: row["requests"] for user, row in by_user.items()} == {USER: 1, None: 2}
         assert by_user[USER]["spend_usd"] == pytest.approx(chat_cost)
         assert by_user[None]["spend_usd"] == pytest.approx(stream_cost)

@@ -43,7 +43,8 @@ def ottl_string(value: object) -> str:
 
 
 # Prompts and completions, as each instrumentation names them: OpenInference, OpenTelemetry's
-# GenAI conventions, Traceloop (its older indexed gen_ai.prompt.N.* too, in the template).
+# GenAI conventions, Traceloop (its older indexed gen_ai.prompt.N.* too, in the template),
+# the Vercel AI SDK.
 CONTENT_ATTRIBUTES = (
     "input.value",
     "input.mime_type",
@@ -56,6 +57,14 @@ CONTENT_ATTRIBUTES = (
     "gen_ai.system_instructions",
     "traceloop.entity.input",
     "traceloop.entity.output",
+    "ai.prompt",
+    "ai.prompt.messages",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.toolCalls",
+    "ai.response.reasoning",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
 )
 
 
