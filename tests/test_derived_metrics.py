@@ -96,3 +96,18 @@ def test_metric_rows_carry_service_and_delta_temporality(llm_traffic: Any) -> No
     assert {row["service_name"] for row in rows} == {"scenarios"}
     assert {row["aggregation_temporality"] for row in rows} == {"AGGREGATION_TEMPORALITY_DELTA"}
     assert {row["deployment_environment_name"] for row in rows} == {"development"}
+
+
+def test_token_usage_histogram_follows_the_genai_conventions(llm_traffic: Any) -> None:
+    emulator, run = llm_traffic
+    billed = [r for r in run.call_rows() if r.get("gen_ai_usage_input_tokens") is not None]
+    expected = {
+        "input": sum(int(r["gen_ai_usage_input_tokens"]) for r in billed),
+        "output": sum(int(r["gen_ai_usage_output_tokens"]) for r in billed),
+    }
+    got: dict[str, float] = defaultdict(float)
+    for row in emulator.metric_rows("gen_ai_client_token_usage_sum", org="acme"):
+        got[row["gen_ai_token_type"]] += row["value"]
+    assert got == expected
+    buckets = emulator.metric_rows("gen_ai_client_token_usage_bucket", org="acme")
+    assert {row["le"] for row in buckets} >= {"1", "4", "16", "67108864", "inf"}

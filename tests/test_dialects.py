@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from openrouter_openobserve import report
+from openrouter_openobserve import provision, report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.dialect_app import DIALECTS, PROMPT_SENTINEL, SESSION, USER
@@ -256,3 +257,58 @@ def test_hashed_user_ids_never_leave_as_they_are(tmp_path: Path) -> None:
     assert call_rows(rows)["anthropic/claude-3.5-haiku"]["user_id"] == hashed
     assert USER not in json.dumps(rows)  # nor in the request JSON or its parameters
     assert salt not in collector.config_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("names", "kept", "dropped"),
+    [
+        ("both", {"cache_creation", "cache_write"}, set()),
+        ("previous", {"cache_creation"}, {"cache_write"}),
+        ("latest", {"cache_write"}, {"cache_creation"}),
+    ],
+)
+def test_renamed_genai_names_as_the_setting_says(
+    tmp_path: Path, names: str, kept: set[str], dropped: set[str]
+) -> None:
+    with OpenObserveEmulator() as emulator:
+        env = emulator_settings(emulator, GENAI_SEMCONV_NAMES=names)
+        collector = Collector(tmp_path / "collector", env).start()
+        try:
+            run_dialect_app("openinference", collector)
+            rows = wait_for(
+                lambda: (
+                    len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
+                    and emulator.rows("llm_traces", org="acme")
+                ),
+                what="the spans",
+            )
+        finally:
+            collector.stop()
+    chat = call_rows(rows)["anthropic/claude-3.5-haiku"]
+    present = {
+        n for n in ("cache_creation", "cache_write") if f"gen_ai_usage_{n}_input_tokens" in chat
+    }
+    assert present == kept and not present & dropped
+
+
+def test_the_per_user_alert_fires_on_that_traffic(traffic: Traffic) -> None:
+    dialect, _, _, answers, emulator = traffic
+    chat_cost = answers["anthropic/claude-3.5-haiku"]["usage"]["cost"]
+    settings = {"OPENOBSERVE_STREAM": "llm_traces", "ALERT_DESTINATION": "oncall"}
+    settings |= {"ALERT_HOURLY_COST_USD": "5", "ALERT_USER_HOURLY_COST_USD": f"{chat_cost / 2}"}
+    (alert,) = [
+        a for a in provision.desired_alerts(settings) if a["name"] == "openrouter_user_hourly_cost"
+    ]
+    now = int(time.time() * 1e6)
+    query = {"sql": alert["query_condition"]["sql"], "start_time": now - 3_600_000_000}
+    query["end_time"] = now + 1
+    if dialect not in NAMES_USER:  # as documented: no user yet, no user_id column
+        with pytest.raises(ValueError, match="No field named user_id"):
+            emulator.search("acme", query)
+        return
+    hits = emulator.search("acme", query)["hits"]
+    if dialect in BILLED:
+        assert [(hit["user"], hit["requests"]) for hit in hits] == [(USER, 1)]
+        assert hits[0]["cost_usd"] == pytest.approx(chat_cost)
+    else:  # no billed cost: nothing to alert on
+        assert hits == []

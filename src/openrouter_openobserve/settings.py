@@ -112,6 +112,15 @@ def parse_policy(value: str) -> str:
     return value
 
 
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices:
+            _fail("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         if not re.fullmatch(r"[0-9]{1,9}", value) or not low <= int(value) <= high:
@@ -406,6 +415,13 @@ SETTINGS: tuple[Setting, ...] = (
         "a flag",
         parse_bool,
         doc="also log a line per exported batch (counts only, never contents)",
+    ),
+    Setting(
+        "GENAI_SEMCONV_NAMES",
+        "both",
+        "both, previous or latest",
+        parse_choice("both", "previous", "latest"),
+        doc="GenAI attributes the conventions are renaming (cache writes): which names to write",
     ),
     Setting(
         "USER_ID_HASH",
