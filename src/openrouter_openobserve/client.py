@@ -31,8 +31,9 @@ def openrouter_client(
     api_key: str | None = None, base_url: str | None = None, timeout_s: float = 60.0
 ) -> OpenAI:
     """An OpenAI client for OpenRouter; key and URL default to OPENROUTER_API_KEY and
-    OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else. Its
-    spans carry OpenRouter's error code and refusing provider (openrouter_response)."""
+    OPENROUTER_BASE_URL. Without a key it refuses, rather than calling anything else. The
+    span of each call gets OpenRouter's billed cost and upstream provider, or its error code
+    and refusing provider, whatever instrumentation made it (openrouter_response)."""
     key = api_key or os.environ.get("OPENROUTER_API_KEY")
     if not key:
         raise ValueError("OPENROUTER_API_KEY is not set")

@@ -68,6 +68,15 @@ CONTENT_ATTRIBUTES = (
 )
 
 
+# GENAI_SEMCONV_NAMES: the names cache writes are written under, the GenAI conventions being
+# mid-rename (gen_ai.usage.cache_creation.input_tokens -> ...cache_write.input_tokens).
+CACHE_WRITE_NAMES = {
+    "previous": ["gen_ai.usage.cache_creation.input_tokens"],
+    "latest": ["gen_ai.usage.cache_write.input_tokens"],
+    "both": ["gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens"],
+}
+
+
 def template_context(settings: dict[str, Any]) -> dict[str, Any]:
     """Values the template needs beyond the raw settings, derived in one place."""
     memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
@@ -88,6 +97,12 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
         "content_attributes": CONTENT_ATTRIBUTES,
+        "cache_write_names": CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]],
+        "cache_write_names_dropped": [
+            name
+            for name in CACHE_WRITE_NAMES["both"]
+            if name not in CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]]
+        ],
         "personal_data_patterns": PERSONAL_DATA_PATTERNS,
         # An agent with gateways only limits, masks and forwards; everyone else exports.
         "forwards": forwards,

@@ -106,12 +106,6 @@ def parse_bind_address(value: str) -> str:
     raise AssertionError("unreachable")
 
 
-def parse_policy(value: str) -> str:
-    if value not in CONTENT_POLICIES:
-        _fail("one of " + ", ".join(CONTENT_POLICIES))
-    return value
-
-
 def parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in choices:
@@ -119,6 +113,9 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+parse_policy = parse_choice(*CONTENT_POLICIES)
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
