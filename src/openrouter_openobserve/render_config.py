@@ -42,9 +42,9 @@ def ottl_string(value: object) -> str:
     return f'"{escaped}"'.replace("$", "$$")
 
 
-# Prompts and completions, as each instrumentation names them: OpenInference, OpenTelemetry's
-# GenAI conventions, Traceloop (its older indexed gen_ai.prompt.N.* too, in the template),
-# the Vercel AI SDK.
+# Prompts and completions, as each instrumentation names them: OpenInference's exact keys,
+# then one anchored pattern for the other dialects' (OpenTelemetry GenAI, Traceloop with its
+# older indexed gen_ai.prompt.N.*, OpenLIT, the Vercel AI SDK): one statement, not twenty.
 CONTENT_ATTRIBUTES = (
     "input.value",
     "input.mime_type",
@@ -52,19 +52,12 @@ CONTENT_ATTRIBUTES = (
     "output.mime_type",
     "llm.prompt_template.variables",
     "llm.prompts",
-    "gen_ai.input.messages",
-    "gen_ai.output.messages",
-    "gen_ai.system_instructions",
-    "traceloop.entity.input",
-    "traceloop.entity.output",
-    "ai.prompt",
-    "ai.prompt.messages",
-    "ai.response.text",
-    "ai.response.object",
-    "ai.response.toolCalls",
-    "ai.response.reasoning",
-    "ai.toolCall.args",
-    "ai.toolCall.result",
+)
+DIALECT_CONTENT_PATTERN = (
+    "^(gen_ai[.]((input|output)[.]messages|system_instructions|(prompt|completion)[.].+)"
+    "|traceloop[.]entity[.](input|output)"
+    "|ai[.](prompt([.]messages)?|response[.](text|object|toolCalls|reasoning)"
+    "|toolCall[.](args|result)))$"
 )
 
 
@@ -97,6 +90,7 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
         "content_attributes": CONTENT_ATTRIBUTES,
+        "dialect_content_pattern": DIALECT_CONTENT_PATTERN,
         "cache_write_names": CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]],
         "cache_write_names_dropped": [
             name

@@ -57,6 +57,11 @@ def setup_tracing(
     application has already installed an SDK tracer provider, that one is instrumented and
     nothing else changes. Spans are flushed when the process exits, after the host's own
     SIGTERM handling, within SHUTDOWN_TIMEOUT_S.
+
+    Users and sessions are set per request, around the call:
+    `with openinference.instrumentation.using_attributes(session_id=..., user_id=...):`, or
+    with the request's own `user` field; the collector writes them as `user.id` and
+    `gen_ai.conversation.id` (USER_ID_HASH hashes the user).
     """
     global _installed
     with _lock:
