@@ -36,8 +36,11 @@ BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 # --- realistic spans --------------------------------------------------------------------
 
 
-def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyValue]:
-    """The attributes OpenInference records for one OpenRouter chat call (app's setup)."""
+def chat_span_attributes(
+    messages: int, output_bytes: int = 2048, client_hook: bool = True
+) -> list[KeyValue]:
+    """The attributes of one OpenRouter chat call in the app's setup: OpenInference's, and
+    (`client_hook`) those openrouter_client() records from the answer."""
     conversation = [
         {"role": "user", "content": f"message {i} " + "x" * 80} for i in range(messages)
     ]
@@ -66,7 +69,16 @@ def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyVal
             "completion_tokens_details": {"reasoning_tokens": 0},
         },
     }
+    recorded_by_client = [
+        kv("server.address", "openrouter.ai"),
+        kv("server.port", 443),
+        kv("gen_ai.response.id", response["id"]),
+        kv("openrouter.provider", response["provider"]),
+        kv("openrouter.billed_cost", response["usage"]["cost"]),
+        kv("openrouter.is_byok", False),
+    ]
     return [
+        *(recorded_by_client if client_hook else []),
         kv("llm.system", "openai"),
         kv("input.value", json.dumps(request)),
         kv("input.mime_type", "application/json"),
@@ -78,6 +90,7 @@ def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyVal
         kv("llm.token_count.completion", 400),
         kv("llm.token_count.total", 25 * messages + 400),
         kv("llm.token_count.prompt_details.cache_read", 0),
+        kv("llm.token_count.prompt_details.cache_write", 0),
         kv("llm.token_count.completion_details.reasoning", 0),
         kv("llm.finish_reason", "stop"),
         kv("openinference.span.kind", "LLM"),
@@ -85,10 +98,10 @@ def chat_span_attributes(messages: int, output_bytes: int = 2048) -> list[KeyVal
 
 
 def export_requests(
-    total: int, batch: int, messages: int = 2
+    total: int, batch: int, messages: int = 2, client_hook: bool = True
 ) -> Iterator[ExportTraceServiceRequest]:
     """`total` LLM spans in requests of `batch`, each span with its own ids."""
-    attributes = chat_span_attributes(messages)
+    attributes = chat_span_attributes(messages, client_hook=client_hook)
     now = time.time_ns()
     for first in range(0, total, batch):
         request = ExportTraceServiceRequest()
@@ -110,10 +123,13 @@ def export_requests(
         yield request
 
 
-def prebuilt_requests(total: int, batch: int, messages: int = 2) -> list[bytes]:
+def prebuilt_requests(
+    total: int, batch: int, messages: int = 2, client_hook: bool = True
+) -> list[bytes]:
     """The requests of `export_requests`, serialized once: sending costs the load generator
     no protobuf work, so the collector is what limits a run."""
-    return [request.SerializeToString() for request in export_requests(total, batch, messages)]
+    requests = export_requests(total, batch, messages, client_hook)
+    return [request.SerializeToString() for request in requests]
 
 
 def raw_export(port: int) -> Callable[..., Any]:
@@ -202,10 +218,14 @@ def exporters_edit(**settings: Any) -> Callable[[dict[str, Any]], None]:
 
 
 FULL = "full pipeline, as rendered by default (metadata policy)"
+# The same pipeline on spans of an app whose OpenAI client is not openrouter_client(): the
+# collector parses the response JSON for OpenRouter's fields.
+WITHOUT_CLIENT_FIELDS = "full, spans without openrouter_client()'s fields (response JSON parsed)"
 DURABLE_PASS_THROUGH = "durable pass-through: no processors, same gzip and disk queue"
 PROCESSORS = ("transform/normalise", "transform/bound_columns", "transform/privacy")
 STAGE_VARIANTS: dict[str, Callable[[dict[str, Any]], None] | None] = {
     FULL: None,
+    WITHOUT_CLIENT_FIELDS: None,
     DURABLE_PASS_THROUGH: combined(
         drop_derived_metrics,
         drop_processors("memory_limiter", "resource/environment", "transform/mask_secrets"),
@@ -237,7 +257,8 @@ def stages(spans: int, repeat: int, write: bool) -> None:
     results: dict[str, list[dict[str, float]]] = {name: [] for name in STAGE_VARIANTS}
     for _ in range(repeat):  # interleaved, so drift on a noisy machine hits every variant
         for name, edit in STAGE_VARIANTS.items():
-            results[name].append(paced_load(spans, None, 200, 2, edit=edit))
+            hook = name != WITHOUT_CLIENT_FIELDS
+            results[name].append(paced_load(spans, None, 200, 2, edit=edit, client_hook=hook))
             click.echo(f"{name}: {results[name][-1]}", err=True)
     cpu = {
         name: statistics.median(r["cpu_s_per_10k"] for r in runs) for name, runs in results.items()
@@ -246,7 +267,8 @@ def stages(spans: int, repeat: int, write: bool) -> None:
     lines = [
         f"Command: `python -m scripts.bench stages --spans {spans} --repeat {repeat}`  ",
         f"Machine: {machine()}  ",
-        f"Spans: OpenInference chat spans of the app's setup (~2 KB `output.value`), prebuilt "
+        f"Spans: OpenInference chat spans of the app's setup (`setup_tracing()` and "
+        f"`openrouter_client()`, ~2 KB `output.value`), prebuilt "
         f"OTLP/gRPC requests of 200 sent unpaced by {SENDERS} senders to one collector "
         f"exporting to the emulator in its own process; medians of {repeat} interleaved runs "
         f"of {spans} spans. A stage's cost is the full pipeline's CPU minus the CPU without it.",
@@ -281,7 +303,10 @@ PROFILE_STAGES = (
     ("traces.(*Processor).ProcessTraces", "the transform processors"),
     ("NewParseJSONFactory", "of which ParseJSON (response JSON, request parameters)"),
     ("replaceAllPatterns[go.shape.*uint8].func1", "of which secret masking"),
-    ("deleteMatchingKeys[go.shape.*uint8].func1", "of which bound_columns"),
+    (
+        "deleteMatchingKeys[go.shape.*uint8].func1",
+        "of which key patterns (bound_columns, content names)",
+    ),
     ("(*signalToMetrics).ConsumeTraces", "derived metrics (connector)"),
     ("(*fileStorageClient).Batch", "disk queue (bbolt)"),
     ("(*baseExporter).pushTraces", "export: marshal, gzip, HTTP"),
@@ -594,11 +619,12 @@ def paced_load(
     outage_s: float = 0.0,
     edit: Callable[[dict[str, Any]], None] | None = None,
     settings: dict[str, str] | None = None,
+    client_hook: bool = True,
 ) -> dict[str, float]:
     """`total` spans at `rate` spans/s (None: as fast as the collector takes them) through a
     fresh collector (.env `settings`, its rendered config changed by `edit`) into a sink
     process."""
-    requests = prebuilt_requests(total, batch, messages)
+    requests = prebuilt_requests(total, batch, messages, client_hook)
     sink = SinkProcess()
     try:
         with tempfile.TemporaryDirectory() as tmp:

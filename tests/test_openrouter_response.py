@@ -62,10 +62,13 @@ def test_an_answer_and_a_stream_carry_the_billed_cost_and_provider(
     billed = simulator.requests[-1]["response"]["usage"]["cost"]
     assert span.attributes[COST] == billed and span.attributes[PROVIDER] == "Anthropic"
 
+    def stream() -> None:
+        for _ in client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=messages, stream=True
+        ):
+            pass
+
     spans[1].clear()
-    stream = lambda: list(  # noqa: E731
-        client.chat.completions.create(model="openai/gpt-4o-mini", messages=messages, stream=True)
-    )
     span = answered_span(*spans, stream)
     billed = simulator.requests[-1]["response"][-1]["usage"]["cost"]
     assert span.attributes[COST] == billed and span.attributes[PROVIDER] == "OpenAI"

@@ -12,7 +12,8 @@ span of the call and sets
 - from a successful answer (the JSON body, or a stream's usage chunk): `openrouter.billed_cost`
   (the collector makes it `gen_ai.usage.cost`: an instrumentation that writes its own price
   estimate there, OpenLIT's, would overwrite it), `openrouter.provider`, `openrouter.is_byok`,
-  `openrouter.upstream_cost`;
+  `openrouter.upstream_cost` and `gen_ai.response.id`: with them on an OpenInference span,
+  the collector need not parse the response JSON in `output.value`;
 - from an error answer or an SSE `error` chunk (OpenRouter's "Errors" and "Streaming"
   documentation): `openrouter.error.code` and `openrouter.error.provider_name`.
 
@@ -62,6 +63,8 @@ def record_answer(span: trace.Span, answer: Any) -> None:
     """Set the billed cost and upstream provider of an answer (or a stream's usage chunk)."""
     if not isinstance(answer, dict):
         return
+    if isinstance(answer.get("id"), str):
+        span.set_attribute("gen_ai.response.id", answer["id"])
     if isinstance(answer.get("provider"), str):
         span.set_attribute(PROVIDER, answer["provider"])
     usage = answer.get("usage")
