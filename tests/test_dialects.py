@@ -1,8 +1,10 @@
 """One contract whatever instrumentation made the spans: the real OpenInference, OpenTelemetry
-GenAI and Traceloop OpenAI instrumentations drive the real openai client (through
-`openrouter_client()`) against the simulator and the real collector, and each call's row has
-the same values: models, tokens, billed cost, upstream provider, vendor, typed errors, the
-user and the session where the dialect names them; no prompt leaves under `metadata`."""
+GenAI, Traceloop and OpenLIT instrumentations drive the real openai client (through
+`openrouter_client()`), and the real Vercel AI SDK runs in Node, against the simulator and
+the real collector; each call's row has the same values (models, tokens, billed cost where
+the client recorded it, upstream provider, vendor, typed errors, the user and the session
+where the dialect names them), `report --by user` and the per-user alert read them, and no
+prompt leaves under `metadata`."""
 
 from __future__ import annotations
 
