@@ -38,6 +38,8 @@ from tests.harness import (
 STREAM_TTFT = {"openinference", "otel-genai", "openlit", "vercel-ai"}  # Traceloop: none
 NAMES_USER = {"openinference", "traceloop", "openlit", "vercel-ai"}  # OTel's: no `user`
 NAMES_SESSION = {"openinference", "vercel-ai"}  # using_attributes, telemetry metadata
+# Reasoning tokens, recorded even when 0 (OpenTelemetry's and OpenLIT's leave out a zero).
+NAMES_REASONING = {"openinference", "traceloop", "vercel-ai"}
 # Billed cost and upstream provider come from openrouter_client(), a Python client: the
 # Vercel AI SDK's spans carry neither.
 BILLED = {"openinference", "otel-genai", "traceloop", "openlit"}
@@ -185,6 +187,11 @@ def test_billed_calls_have_the_same_values(traffic: Traffic) -> None:
         assert row["gen_ai_response_id"] == final["id"]
     stream = calls["openai/gpt-4o-mini"]
     assert ("gen_ai_response_time_to_first_chunk" in stream) == (dialect in STREAM_TTFT)
+    # The stream's prompt was sent before (the chat's): every dialect says it was cached.
+    cached = answers["openai/gpt-4o-mini"][-1]["usage"]["prompt_tokens_details"]["cached_tokens"]
+    assert cached > 0 and int(stream["gen_ai_usage_cache_read_input_tokens"]) == cached
+    reasoning = "gen_ai_usage_reasoning_output_tokens" in calls["anthropic/claude-3.5-haiku"]
+    assert reasoning == (dialect in NAMES_REASONING)
 
 
 def test_a_refused_call_is_a_typed_error(traffic: Traffic) -> None:
