@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,23 @@ def create_org(emulator: Any, org: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+
+
+def built_once(directory: Path, key: str, build: Callable[[], object]) -> Path:
+    """`directory`, made by `build` unless it was last made from the same `key` (what it
+    depends on): the environments the tests make once and reuse, like the collector."""
+    stamp = directory / ".stamp"
+    fingerprint = hashlib.sha256(key.encode()).hexdigest()
+    if not (stamp.is_file() and stamp.read_text() == fingerprint):
+        build()
+        stamp.write_text(fingerprint)
+    return directory
+
+
+def new_virtualenv(directory: Path) -> Path:
+    """An empty virtualenv at `directory` (replacing what was there); its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(directory)], check=True)
+    return directory / "bin" / "python"
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> Path:

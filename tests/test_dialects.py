@@ -28,8 +28,10 @@ from tests.dialect_app import DIALECTS, PROMPT_SENTINEL, SESSION, USER
 from tests.harness import (
     ROOT,
     Collector,
+    built_once,
     child_env,
     emulator_settings,
+    new_virtualenv,
     wait_for,
     write_env_file,
 )
@@ -67,16 +69,14 @@ OPENLIT_PINS = [
 def openlit_python() -> Path:
     """A virtualenv with OpenLIT and this checkout (editable), built once, cached in build/."""
     venv = ROOT / "build" / "venv-openlit"
-    stamp, python = venv / ".stamp", venv / "bin" / "python"
-    fingerprint = hashlib.sha256(" ".join(OPENLIT_PINS).encode()).hexdigest()
-    if stamp.is_file() and stamp.read_text() == fingerprint:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    install = [str(python), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*install, *OPENLIT_PINS], check=True, timeout=900)
-    subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True, timeout=300)
-    stamp.write_text(fingerprint)
-    return python
+
+    def build() -> None:
+        install = [str(new_virtualenv(venv)), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*install, *OPENLIT_PINS], check=True, timeout=900)
+        subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True, timeout=300)
+
+    built_once(venv, " ".join(OPENLIT_PINS), build)
+    return venv / "bin" / "python"
 
 
 VERCEL_AI_APP = ROOT / "tests" / "vercel_ai"
@@ -86,15 +86,15 @@ def vercel_ai_dir() -> Path:
     """The Vercel AI SDK app with its locked npm packages, installed once, cached in build/."""
     app_dir = ROOT / "build" / "vercel-ai"
     app_dir.mkdir(parents=True, exist_ok=True)
-    lock = (VERCEL_AI_APP / "package-lock.json").read_bytes()
-    stamp, fingerprint = app_dir / ".stamp", hashlib.sha256(lock).hexdigest()
     for name in ("app.mjs", "package.json", "package-lock.json"):
         shutil.copy(VERCEL_AI_APP / name, app_dir / name)
-    if not (stamp.is_file() and stamp.read_text() == fingerprint):
-        npm = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
-        subprocess.run(npm, cwd=app_dir, check=True, capture_output=True, timeout=600)
-        stamp.write_text(fingerprint)
-    return app_dir
+    npm = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
+    lock = (VERCEL_AI_APP / "package-lock.json").read_text()
+    return built_once(
+        app_dir,
+        lock,
+        lambda: subprocess.run(npm, cwd=app_dir, check=True, capture_output=True, timeout=600),
+    )
 
 
 def run_vercel_ai_app(collector: Collector) -> dict[str, Any]:
@@ -140,20 +140,28 @@ def traffic(
 ) -> Iterator[Traffic]:
     dialect = request.param
     with OpenObserveEmulator() as emulator:
-        collector = Collector(tmp_path_factory.mktemp(dialect), emulator_settings(emulator))
-        collector.start()
-        try:
-            answers = run_dialect_app(dialect, collector)
-            rows = wait_for(
-                lambda: (
-                    len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
-                    and emulator.rows("llm_traces", org="acme")
-                ),
-                what=f"the {dialect} spans",
-            )
-            yield dialect, collector, rows, answers, emulator
-        finally:
-            collector.stop()
+        collector, answers, rows = collect(dialect, emulator, tmp_path_factory.mktemp(dialect))
+        yield dialect, collector, rows, answers, emulator
+
+
+def collect(
+    dialect: str, emulator: OpenObserveEmulator, workdir: Path, **settings: str
+) -> tuple[Collector, dict[str, Any], list[dict[str, Any]]]:
+    """`dialect`'s app through a fresh collector (.env `settings` besides the emulator's)
+    into `emulator`: the collector (stopped), the simulator's answers and the stored rows."""
+    collector = Collector(workdir, emulator_settings(emulator, **settings)).start()
+    try:
+        answers = run_dialect_app(dialect, collector)
+        rows = wait_for(
+            lambda: (
+                len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
+                and emulator.rows("llm_traces", org="acme")
+            ),
+            what=f"the {dialect} spans",
+        )
+    finally:
+        collector.stop()
+    return collector, answers, rows
 
 
 def call_rows(rows: list[dict[str, Any]], strict: bool = True) -> dict[str, dict[str, Any]]:
@@ -250,22 +258,9 @@ def test_report_by_user(traffic: Traffic, tmp_path: Path) -> None:
 @pytest.mark.parametrize("dialect", ["openinference", "vercel-ai"])
 def test_hashed_user_ids_never_leave_as_they_are(tmp_path: Path, dialect: str) -> None:
     salt = "s4lt-for-the-test-0123"
+    hashing = {"USER_ID_HASH": "true", "USER_ID_HASH_SALT": salt, "CONTENT_POLICY": "full"}
     with OpenObserveEmulator() as emulator:
-        env = emulator_settings(
-            emulator, USER_ID_HASH="true", USER_ID_HASH_SALT=salt, CONTENT_POLICY="full"
-        )
-        collector = Collector(tmp_path / "collector", env).start()
-        try:
-            run_dialect_app(dialect, collector)
-            rows = wait_for(
-                lambda: (
-                    len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
-                    and emulator.rows("llm_traces", org="acme")
-                ),
-                what="the spans",
-            )
-        finally:
-            collector.stop()
+        collector, _, rows = collect(dialect, emulator, tmp_path / "collector", **hashing)
     hashed = hashlib.sha256(f"{salt}:{USER}".encode()).hexdigest()
     assert call_rows(rows)["anthropic/claude-3.5-haiku"]["user_id"] == hashed
     assert USER not in json.dumps(rows)  # nor in the request, its parameters, outer spans
@@ -284,19 +279,8 @@ def test_renamed_genai_names_as_the_setting_says(
     tmp_path: Path, names: str, kept: set[str], dropped: set[str]
 ) -> None:
     with OpenObserveEmulator() as emulator:
-        env = emulator_settings(emulator, GENAI_SEMCONV_NAMES=names)
-        collector = Collector(tmp_path / "collector", env).start()
-        try:
-            run_dialect_app("openinference", collector)
-            rows = wait_for(
-                lambda: (
-                    len(call_rows(emulator.rows("llm_traces", org="acme"), strict=False)) >= 3
-                    and emulator.rows("llm_traces", org="acme")
-                ),
-                what="the spans",
-            )
-        finally:
-            collector.stop()
+        workdir = tmp_path / "collector"
+        _, _, rows = collect("openinference", emulator, workdir, GENAI_SEMCONV_NAMES=names)
     chat = call_rows(rows)["anthropic/claude-3.5-haiku"]
     present = {
         n for n in ("cache_creation", "cache_write") if f"gen_ai_usage_{n}_input_tokens" in chat

@@ -5,17 +5,24 @@ real collector."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
-from tests.harness import ROOT, Collector, ScenarioRun, child_env, emulator_settings, wait_for
+from tests.harness import (
+    ROOT,
+    Collector,
+    ScenarioRun,
+    built_once,
+    child_env,
+    emulator_settings,
+    new_virtualenv,
+    wait_for,
+)
 from tests.scenarios import PROMPT_SENTINEL
 
 PYPROJECT = (ROOT / "pyproject.toml").read_text()
@@ -26,24 +33,20 @@ def lowest_openai_python() -> Path:
     """A virtualenv with the package, its locked dependencies, and openai at its lowest."""
     lock = (ROOT / "requirements.lock").read_text()
     venv = ROOT / "build" / "venv-openai-lowest"
-    stamp = venv / ".stamp"
-    fingerprint = hashlib.sha256(
-        (PYPROJECT + lock + LOWEST_OPENAI + "editable").encode()
-    ).hexdigest()
-    python = venv / "bin" / "python"
-    if stamp.is_file() and stamp.read_text() == fingerprint:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    constraints = venv / "constraints.txt"
-    constraints.write_text(
-        "".join(line + "\n" for line in lock.splitlines() if not line.startswith("openai=="))
-    )
-    # Editable: the environment runs this checkout's code, whatever changed since it was made.
-    pins = ["-c", str(constraints), f"openai=={LOWEST_OPENAI}", "-e", str(ROOT)]
-    install = [str(python), "-m", "pip", "install", "--quiet", *pins]
-    subprocess.run(install, check=True, cwd=venv, timeout=900)
-    stamp.write_text(fingerprint)
-    return python
+
+    def build() -> None:
+        python = new_virtualenv(venv)
+        constraints = venv / "constraints.txt"
+        constraints.write_text(
+            "".join(line + "\n" for line in lock.splitlines() if not line.startswith("openai=="))
+        )
+        # Editable: the environment runs this checkout's code, whatever changed since.
+        pins = ["-c", str(constraints), f"openai=={LOWEST_OPENAI}", "-e", str(ROOT)]
+        install = [str(python), "-m", "pip", "install", "--quiet", *pins]
+        subprocess.run(install, check=True, cwd=venv, timeout=900)
+
+    built_once(venv, PYPROJECT + lock + LOWEST_OPENAI + "editable", build)
+    return venv / "bin" / "python"
 
 
 def test_the_lowest_openai_allowed_still_yields_the_contract(tmp_path: Path) -> None:
