@@ -188,10 +188,12 @@ def test_billed_calls_have_the_same_values(traffic: Traffic) -> None:
             assert float(row["gen_ai_usage_cost"]) == pytest.approx(final["usage"]["cost"])
             assert row["openrouter_cost_status"] == "reported"
             assert row["openrouter_provider"] == final["provider"]
+            assert row["openrouter_is_byok"] == str(final["usage"]["is_byok"]).lower()
         else:
             assert row["openrouter_cost_status"] == "not_recorded"
             assert "openrouter_provider" not in row
         assert row["openrouter_model_vendor"] == model.split("/")[0]
+        assert row["openrouter_free_tier"] == "false"
         assert row["gen_ai_response_id"] == final["id"]
     stream = calls["openai/gpt-4o-mini"]
     assert ("gen_ai_response_time_to_first_chunk" in stream) == (dialect in STREAM_TTFT)
