@@ -37,6 +37,7 @@ CASES: dict[str, dict[str, str]] = {
     "gateway-metadata": {**GATEWAY, "CONTENT_POLICY": "metadata"},
     "gateway-full": {**GATEWAY, "CONTENT_POLICY": "full"},
     "gateway-redacted": {**GATEWAY, "CONTENT_POLICY": "redacted"},
+    "agent-hashed-users": {"USER_ID_HASH": "true", "USER_ID_HASH_SALT": "golden-salt-0123456789"},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -26,10 +27,17 @@ __all__ = [
     "Collector",
     "child_env",
     "create_org",
+    "env_references",
     "free_port",
     "run_app",
     "wait_for",
 ]
+
+
+def env_references(config: str) -> set[str]:
+    """The environment variables a collector config reads with no default (`${env:NAME}`;
+    `${env:NAME:-default}` has one): each must reach the container that runs it."""
+    return set(re.findall(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}", config))
 
 
 def child_env(**extra: Any) -> dict[str, str]:

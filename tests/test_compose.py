@@ -20,7 +20,7 @@ import yaml
 from dotenv import dotenv_values
 
 from openrouter_openobserve import render_config, settings
-from tests.harness import COLLECTOR_BINARY, ROOT
+from tests.harness import COLLECTOR_BINARY, ROOT, env_references
 
 COMPOSE = ROOT / "docker-compose.yml"
 COMPOSE_BINARY = Path(os.environ.get("COMPOSE_BIN", ROOT / "build" / "compose" / "docker-compose"))
@@ -118,6 +118,37 @@ def test_compose_itself_accepts_the_gateway_profile(tmp_path: Path) -> None:
     assert hostnames == [f"gateway-1:{port}", f"gateway-2:{port}"]
     # Without the gateway profile the same .env needs no gateway at all.
     assert "gateway-1" not in compose_config(tmp_path, GATEWAY_SETTINGS)["services"]
+
+
+# The golden configs (collector/golden/) each Compose service runs, by profile.
+GOLDEN_BY_SERVICE = {
+    (): {"collector": ["agent", "agent-hashed-users"]},
+    ("--profile", "gateway"): {
+        "collector": ["agent-with-gateways"],
+        "gateway-1": ["gateway-metadata", "gateway-full", "gateway-redacted"],
+        "gateway-2": ["gateway-metadata", "gateway-full", "gateway-redacted"],
+    },
+}
+
+
+@pytest.mark.parametrize("profile", list(GOLDEN_BY_SERVICE))
+def test_every_variable_a_config_reads_reaches_its_container(
+    tmp_path: Path, profile: tuple[str, ...]
+) -> None:
+    """Every ${env:...} of every golden config a service may run, and of the config its
+    *-config service renders from this .env, is in the environment Compose gives it; with
+    USER_ID_HASH=true the salt itself arrives (else hashes are unsalted)."""
+    salt = "compose-salt-0123456789abcdef"
+    changes = {**GATEWAY_SETTINGS, "USER_ID_HASH": "true", "USER_ID_HASH_SALT": salt}
+    services = compose_config(tmp_path, changes, *profile)["services"]
+    for service, cases in GOLDEN_BY_SERVICE[profile].items():
+        config_service = "gateway-config" if service.startswith("gateway") else "collector-config"
+        rendered = yaml.safe_dump(rendered_by(services[config_service]))
+        golden = [(ROOT / "collector" / "golden" / f"{c}.yaml").read_text() for c in cases]
+        needed = set().union(*(env_references(text) for text in [rendered, *golden]))
+        environment = services[service]["environment"]
+        assert needed - environment.keys() == set(), service
+        assert "USER_ID_HASH_SALT" in needed and environment["USER_ID_HASH_SALT"] == salt
 
 
 def test_non_default_ports_agree_everywhere(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -28,13 +27,12 @@ from tests.dialect_app import DIALECTS, PROMPT_SENTINEL, SESSION, USER
 from tests.harness import (
     ROOT,
     Collector,
-    built_once,
     child_env,
     emulator_settings,
-    new_virtualenv,
     wait_for,
     write_env_file,
 )
+from tests.package_envs import openlit_python, vercel_ai_dir
 
 # What each dialect records beyond the common contract.
 STREAM_TTFT = {"openinference", "otel-genai", "openlit", "vercel-ai"}  # Traceloop: none
@@ -47,54 +45,6 @@ NAMES_REASONING = {"openinference", "traceloop", "vercel-ai"}
 BILLED = {"openinference", "otel-genai", "traceloop", "openlit"}
 HTTP_STATUS = BILLED  # the Vercel AI SDK records the refusal's message, not its status
 SERVED_MODEL_WITHOUT_VENDOR = {"traceloop"}  # it writes "gpt-4o-mini" for "openai/gpt-4o-mini"
-
-# OpenLIT 1.45.0 needs openai < 3 and OpenTelemetry packages older than the lock's: pinned
-# here, it resolves in seconds (unpinned, pip backtracks for minutes). This package goes in
-# without its dependencies: the app imports only its client and the simulator.
-OPENLIT_PINS = [
-    "openlit==1.45.0",
-    "openai==2.8.0",
-    "opentelemetry-api==1.39.1",
-    "opentelemetry-sdk==1.39.1",
-    "opentelemetry-exporter-otlp==1.39.1",
-    "opentelemetry-exporter-otlp-proto-grpc==1.39.1",
-    "opentelemetry-exporter-otlp-proto-http==1.39.1",
-    "opentelemetry-exporter-otlp-proto-common==1.39.1",
-    "opentelemetry-proto==1.39.1",
-    "opentelemetry-instrumentation==0.60b1",
-    "opentelemetry-semantic-conventions==0.60b1",
-]
-
-
-def openlit_python() -> Path:
-    """A virtualenv with OpenLIT and this checkout (editable), built once, cached in build/."""
-    venv = ROOT / "build" / "venv-openlit"
-
-    def build() -> None:
-        install = [str(new_virtualenv(venv)), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*install, *OPENLIT_PINS], check=True, timeout=900)
-        subprocess.run([*install, "--no-deps", "-e", str(ROOT)], check=True, timeout=300)
-
-    built_once(venv, " ".join(OPENLIT_PINS), build)
-    return venv / "bin" / "python"
-
-
-VERCEL_AI_APP = ROOT / "tests" / "vercel_ai"
-
-
-def vercel_ai_dir() -> Path:
-    """The Vercel AI SDK app with its locked npm packages, installed once, cached in build/."""
-    app_dir = ROOT / "build" / "vercel-ai"
-    app_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("app.mjs", "package.json", "package-lock.json"):
-        shutil.copy(VERCEL_AI_APP / name, app_dir / name)
-    npm = ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"]
-    lock = (VERCEL_AI_APP / "package-lock.json").read_text()
-    return built_once(
-        app_dir,
-        lock,
-        lambda: subprocess.run(npm, cwd=app_dir, check=True, capture_output=True, timeout=600),
-    )
 
 
 def run_vercel_ai_app(collector: Collector) -> dict[str, Any]:

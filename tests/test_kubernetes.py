@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from openrouter_openobserve.render_config import collector_validate, main
-from tests.harness import COLLECTOR_BINARY, ROOT
+from tests.harness import COLLECTOR_BINARY, ROOT, env_references
 
 SECRETS = {
     "OPENOBSERVE_AUTH_TOKEN": "Basic cm9vdEBleGFtcGxlLmNvbTpwYXNzd29yZA==",
@@ -107,3 +107,45 @@ def test_the_config_inside_the_values_is_valid(env_file: str, role: list[str]) -
     values = render_values(env_file, *role)
     text = yaml.safe_dump(values["alternateConfig"])
     assert collector_validate(COLLECTOR_BINARY, text, SECRETS) is None
+
+
+@pytest.mark.parametrize(
+    ("env_file", "role", "golden"),
+    [
+        ("agent.env", [], ["agent-with-gateways", "agent-hashed-users"]),
+        ("gateway.env", ["--role", "gateway"], ["gateway-metadata", "gateway-full"]),
+    ],
+)
+def test_every_variable_a_config_reads_reaches_the_pod(
+    env_file: str, role: list[str], golden: list[str]
+) -> None:
+    """Every ${env:...} of the config inside the values, and of the golden configs of the
+    role, is an environment variable of the pod: the salt of USER_ID_HASH included."""
+    values = render_values(env_file, *role)
+    configs = [yaml.safe_dump(values["alternateConfig"])]
+    configs += [(ROOT / "collector" / "golden" / f"{case}.yaml").read_text() for case in golden]
+    needed = set().union(*(env_references(text) for text in configs))
+    assert needed - {env["name"] for env in values["extraEnvs"]} == set()
+
+
+def test_hashing_users_makes_the_salt_required(tmp_path) -> None:
+    """With USER_ID_HASH=true a pod without the salt in its Secret does not start (the key
+    is not optional), rather than hash user ids unsalted."""
+    env_file = tmp_path / "agent.env"
+    env_file.write_text(
+        (ROOT / "deploy" / "kubernetes" / "agent.env").read_text() + "USER_ID_HASH=true\n"
+    )
+    result = CliRunner().invoke(
+        main,
+        ["--env-file", str(env_file), "--helm-values", "--print"],
+        env={**SECRETS, "USER_ID_HASH_SALT": "kubernetes-salt-0123456789"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "kubernetes-salt-0123456789" not in result.stdout
+    refs = {
+        env["name"]: env["valueFrom"]["secretKeyRef"]
+        for env in yaml.safe_load(result.stdout)["extraEnvs"]
+        if "secretKeyRef" in env.get("valueFrom", {})
+    }
+    assert refs["USER_ID_HASH_SALT"]["optional"] is False
+    assert refs["COLLECTOR_GATEWAY_TOKEN"]["optional"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import stat
@@ -15,6 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from openrouter_openobserve import content_policy
 from openrouter_openobserve.render_config import main
 from openrouter_openobserve.settings import SETTINGS
 from openrouter_openobserve.testing.openobserve_emulator import flatten_key
@@ -278,11 +280,31 @@ def test_hashing_user_ids_needs_a_salt_that_stays_out_of_the_file(tmp_path: Path
     assert salt not in output.read_text() and "${env:USER_ID_HASH_SALT}" in output.read_text()
 
 
-def test_forwarding_agent_holds_no_openobserve_settings(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("policy", "processors"),
+    [
+        # Under metadata content never leaves the app's host: the agent applies the policy
+        # (after normalise has read what it needs) before its queue and its exporter.
+        (
+            "metadata",
+            [
+                "transform/normalise",
+                "transform/bound_columns",
+                "transform/privacy",
+                "transform/mask_secrets",
+            ],
+        ),
+        ("full", ["transform/mask_secrets"]),
+    ],
+)
+def test_forwarding_agent_holds_no_openobserve_settings(
+    tmp_path: Path, policy: str, processors: list[str]
+) -> None:
     agent = {
         "COLLECTOR_GATEWAYS": "gw-1:4317,gw-2:4317",
         "COLLECTOR_GATEWAY_TOKEN": "a-long-shared-token",
         "COLLECTOR_TLS_CA_FILE": "/certs/ca.pem",
+        "CONTENT_POLICY": policy,
     }
     result, output = render(tmp_path, agent)  # no OPENOBSERVE_ORG, no OpenObserve token
     assert result.exit_code == 0, result.output
@@ -292,11 +314,9 @@ def test_forwarding_agent_holds_no_openobserve_settings(tmp_path: Path) -> None:
     assert exporter["routing_key"] == "traceID"
     assert exporter["resolver"]["static"]["hostnames"] == ["gw-1:4317", "gw-2:4317"]
     assert exporter["sending_queue"]["storage"] == "file_storage/queue"
-    assert config["service"]["pipelines"]["traces"]["processors"] == [
-        "memory_limiter",
-        "resource/environment",
-        "transform/mask_secrets",
-    ]
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["processors"] == ["memory_limiter", "resource/environment", *processors]
+    assert "signal_to_metrics/llm" not in pipeline["exporters"]  # the gateways derive them
 
 
 def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
@@ -358,3 +378,34 @@ def test_a_collector_bound_to_ipv6_loopback_delivers(
     assert collector.otlp_grpc_endpoint.startswith("http://[::1]:")
     send_canary("over IPv6", settings_mod.validate(collector.env))
     wait_for(lambda: emulator.rows("llm_traces", org="acme"), what="the span sent over IPv6")
+
+
+def test_readme_shows_the_metadata_allow_list() -> None:
+    """The README's allow-list is the one the collector applies (content_policy.py)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert content_policy.readme_table() in readme
+
+
+@pytest.mark.parametrize("value", ["a b", "x.*.y", "myapp.*.*", 'bad"name', "*"])
+def test_a_bad_allowed_attribute_is_one_line(tmp_path: Path, value: str) -> None:
+    result, _ = render(tmp_path, VALID | {"CONTENT_ALLOW_ATTRIBUTES": f"team.name,{value}"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith("render-config: CONTENT_ALLOW_ATTRIBUTES: expected")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_allowed_attributes_extend_the_list(tmp_path: Path) -> None:
+    extra = {"CONTENT_ALLOW_ATTRIBUTES": "team.name, myapp.labels.*"}
+    result, output = render(tmp_path, VALID | extra)
+    assert result.exit_code == 0, result.output
+    privacy = yaml.safe_load(output.read_text())["processors"]["transform/privacy"]
+    pattern = next(
+        statement.split(", ", 1)[1].rstrip(")")
+        for group in privacy["trace_statements"]
+        for statement in group["statements"]
+        if statement.startswith("keep_matching_keys")
+    )
+    allowed = re.compile(json.loads(pattern).replace("$$", "$"))
+    assert allowed.match("team.name") and allowed.match("myapp.labels.tier")
+    assert not allowed.match("team.names") and not allowed.match("myapp.labels")
+    assert allowed.match("gen_ai.usage.input_tokens") and not allowed.match("input.value")

@@ -4,7 +4,10 @@ token, normalise, and export to OpenObserve."""
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,7 +22,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 
 from openrouter_openobserve.collector_process import Collector, collector_metric
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
-from tests.harness import wait_for
+from tests.harness import ROOT, child_env, wait_for
+from tests.privacy_app import SENTINELS
 
 TOKEN = "agents-and-gateways-share-this-token"
 SPANS_PER_TRACE = 4
@@ -50,7 +54,11 @@ def send(agent: Collector, request: ExportTraceServiceRequest) -> None:
 
 class Topology:
     def __init__(
-        self, emulator: OpenObserveEmulator, start: Callable[..., Collector], certs: Path
+        self,
+        emulator: OpenObserveEmulator,
+        start: Callable[..., Collector],
+        certs: Path,
+        gateway_settings: dict[str, str] | None = None,
     ) -> None:
         self.emulator = emulator
         self.certs = certs
@@ -63,7 +71,15 @@ class Topology:
             "COLLECTOR_TLS_KEY_FILE": str(certs / "gateway.key"),
         }
         self.gateways = [
-            start({**backend, "COLLECTOR_ROLE": "gateway", "HOSTNAME": name}, name=name)
+            start(
+                {
+                    **backend,
+                    **(gateway_settings or {}),
+                    "COLLECTOR_ROLE": "gateway",
+                    "HOSTNAME": name,
+                },
+                name=name,
+            )
             for name in ("gateway-1", "gateway-2")
         ]
         self.endpoints = ",".join(f"127.0.0.1:{g.grpc_port}" for g in self.gateways)
@@ -169,3 +185,44 @@ def test_an_agent_with_the_wrong_token_is_rejected(topology: Topology) -> None:
 
     wait_for(rejections, timeout_s=30, what="the gateways' Unauthenticated answers")
     assert topology.rows() == []
+
+
+def test_under_metadata_content_never_leaves_the_agents_host(
+    emulator: OpenObserveEmulator, start_collector: Callable[..., Collector], certs: Path
+) -> None:
+    """Agents under the default policy apply it before their queue: with the gateways down,
+    no sentinel of a real app's conversation is in an agent's queue on disk; the gateways,
+    which keep all content they receive (CONTENT_POLICY=full), store none; and each call was
+    normalised on the agent (its billed cost read before the content went)."""
+    topology = Topology(emulator, start_collector, certs, {"CONTENT_POLICY": "full"})
+    for gateway in topology.gateways:
+        gateway.stop()
+    agent = topology.agents[0]
+    app = subprocess.run(
+        [sys.executable, "-m", "tests.privacy_app", "openinference-openai"],
+        capture_output=True,
+        text=True,
+        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=agent.otlp_grpc_endpoint),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert app.returncode == 0, app.stderr
+    requests = json.loads(app.stdout.splitlines()[-1])["requests"]
+    wait_for(lambda: queued_in(agent) > 0, timeout_s=30, what="spans queued on the agent")
+    queue = b"".join(p.read_bytes() for p in (agent.workdir / "queue").rglob("*") if p.is_file())
+    assert queue and [k for k, s in SENTINELS.items() if s.encode() in queue] == []
+    for gateway in topology.gateways:
+        gateway.start()
+    rows = wait_for(
+        lambda: (
+            len([r for r in topology.rows() if r.get("gen_ai_provider_name")]) >= requests
+            and topology.rows()
+        ),
+        timeout_s=60,
+        what="the app's calls through the gateways",
+    )
+    text = json.dumps(rows)
+    assert [kind for kind, sentinel in SENTINELS.items() if sentinel in text] == []
+    calls = [r for r in rows if r.get("gen_ai_provider_name") == "openrouter"]
+    assert len(calls) == requests
+    assert {r["openrouter_cost_status"] for r in calls} == {"reported"}

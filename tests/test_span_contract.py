@@ -88,10 +88,11 @@ def scenario_run(
 
 @pytest.fixture(scope="module")
 def metadata_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRun]:
-    """The default policy, every scenario, the app's own tracing setup."""
+    """The default policy, every scenario, the app's own tracing setup; the app's request
+    metadata (OpenInference's `metadata`) allowed besides the allow-list."""
     names = [*SUCCESSFUL, *FAILED, "secrets"]
     workdir = tmp_path_factory.mktemp("metadata")
-    for run, emulator in scenario_run(workdir, names, {}):
+    for run, emulator in scenario_run(workdir, names, {"CONTENT_ALLOW_ATTRIBUTES": "metadata"}):
         assert emulator.collisions == []
         yield run
 
@@ -338,7 +339,8 @@ def test_openrouter_key_never_reaches_openobserve(
     text = stored_text(run)
     assert LEAKED_KEY not in text
     assert LEAKED_KEY[len("sk-or-v1-") :] not in text
-    # The metadata attribute is kept under every policy: masked, not dropped.
+    # The metadata attribute is kept (under `metadata`, as CONTENT_ALLOW_ATTRIBUTES says):
+    # masked, not dropped.
     assert "deploy key sk-or-***" in row["metadata"]
 
 

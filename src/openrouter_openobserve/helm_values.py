@@ -49,7 +49,15 @@ def helm_values(settings: dict[str, Any], config_text: str) -> dict[str, Any]:
         "extraEnvs": [
             {
                 "name": key,
-                "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": key, "optional": True}},
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": SECRET_NAME,
+                        "key": key,
+                        # Hashing user ids without the salt would hash them unsalted: the
+                        # pod does not start without it.
+                        "optional": not (key == "USER_ID_HASH_SALT" and settings["USER_ID_HASH"]),
+                    }
+                },
             }
             for key in COLLECTOR_SECRET_KEYS
         ]

@@ -2,12 +2,21 @@
 credentials under every content policy, personal data under `redacted`.
 
 Two rules keep masking cheap and prose intact:
-- every pattern starts with a literal (`sk-or-`, `Bearer`, ...), so Go's regexp jumps between
-  occurrences with a substring search instead of stepping through every character; case
-  variants of a scheme are patterns of their own, because `(?i)` would lose that literal;
-- a credential after a scheme word must look like one: at least 8 characters of its
-  alphabet with a digit or a symbol in them, or 20 letters, or base64 padding. Words of
-  letters ("a Basic overview of bearer bonds") are prose and pass unchanged.
+- every pattern starts with a literal (`sk-or-`, `ghp_`, `Bearer`, ...), so Go's regexp jumps
+  between occurrences with a substring search instead of stepping through every character;
+  case variants of a scheme are patterns of their own, because `(?i)` would lose that
+  literal, and each keeps its own spelling in the replacement;
+- a credential after a scheme word must look like one: a token of its alphabet with a digit
+  in it (at least 8 characters after Basic, 12 after Bearer), or base64 padding, or two
+  changes from a lower-case letter to a capital (random text has them, words rarely do), or
+  20 letters. Words ("a Basic overview of bearer bonds", "basic input/output", "Bearer
+  authentication.") are prose and pass unchanged.
+
+Provider formats follow each provider's documentation: OpenRouter `sk-or-v1-`, OpenAI
+`sk-proj-`/`sk-svcacct-`/`sk-admin-` and the legacy key with its `T3BlbkFJ` marker,
+Anthropic `sk-ant-`, GitHub `ghp_`/`gho_`/`ghu_`/`ghs_`/`ghr_` and `github_pat_`, AWS access
+key ids (`AKIA`, `ASIA`) and secret access keys where they are named, Slack `xox?-` and
+`xapp-` tokens and webhook URLs, JWTs. `scripts/masking_corpus.py` measures both sides.
 """
 
 from __future__ import annotations
@@ -15,32 +24,62 @@ from __future__ import annotations
 LETTERS = "A-Za-z"
 
 
-def credential(symbols: str, padding: str) -> str:
-    """A token of letters, digits and `symbols` (at least 8) that is not a plain word,
-    then `padding`: the first digit or symbol at position i < 7 is followed by at least
-    7 - i more characters; later, by any number."""
-    marks = f"[0-9{symbols}]"
-    token = f"[{LETTERS}0-9{symbols}]"
-    early = [f"[{LETTERS}]{{{i}}}{marks}{token}{{{7 - i},}}" for i in range(7)]
-    late = f"[{LETTERS}]{{7,}}{marks}{token}*"
-    return f"(?:{'|'.join([*early, late, f'[{LETTERS}]{{20,}}', f'[{LETTERS}]{{8,}}='])}){padding}"
+def with_a_digit(alphabet: str, minimum: int) -> str:
+    """At least `minimum` characters of `alphabet` (a character class body) with a digit
+    among them: the first digit at position i < minimum - 1 is followed by at least
+    minimum - 1 - i more characters; a later one, by any number."""
+    before = alphabet.replace("0-9", "")
+    early = [
+        f"[{before}]{{{i}}}[0-9][{alphabet}]{{{minimum - 1 - i},}}" for i in range(minimum - 1)
+    ]
+    late = f"[{before}]{{{minimum - 1},}}[0-9][{alphabet}]*"
+    return "|".join([*early, late])
+
+
+def credential(symbols: str, minimum: int, padding: str) -> str:
+    """A token of letters, digits and `symbols` that is not a word, then `padding`."""
+    alphabet = f"{LETTERS}0-9{symbols}"
+    humps = f"[{alphabet}]*[a-z][A-Z][{alphabet}]*[a-z][A-Z][{alphabet}]*"
+    shapes = [with_a_digit(alphabet, minimum), humps, f"[{LETTERS}]{{20,}}"]
+    return f"(?:{'|'.join(shapes)}){padding}|[{alphabet}]{{{minimum - 1},}}="
 
 
 # RFC 6750's token68 for Bearer; base64 for Basic (RFC 7617).
-BEARER_TOKEN = credential("._~+/-", "=*")
-BASIC_CREDENTIALS = credential("+/", "={0,2}")
+BEARER_TOKEN = credential("._~+/-", 12, "=*")
+BASIC_CREDENTIALS = credential("+/", 8, "={0,2}")
 
 
 def scheme(word: str, token: str) -> list[tuple[str, str]]:
-    """`word` and its credential, as the word is written in headers and logs."""
+    """`word` and its credential, in each spelling headers and logs use, kept as written."""
     return [
-        (f"{spelling}[[:blank:]]+{token}", f"{word} ***")
+        (f"{spelling}[[:blank:]]+(?:{token})", f"{spelling} ***")
         for spelling in (word, word.lower(), word.upper())
     ]
 
 
+def named(name: str, value: str) -> tuple[str, str]:
+    """A secret that is recognised by the name written before it (`name = value`,
+    `"name": "value"`): the name stays, the value goes."""
+    return (f"({name}[\"']?[[:blank:]]*[:=][[:blank:]]*[\"']?){value}", "${1}***")
+
+
 SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("sk-or-[A-Za-z0-9_-]{8,}", "sk-or-***"),
+    ("(sk-(?:proj|svcacct|admin)-)[A-Za-z0-9_-]{20,}", "${1}***"),
+    ("sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", "sk-***"),
+    ("(sk-ant-[a-z]+[0-9]*-)[A-Za-z0-9_-]{20,}", "${1}***"),
+    ("(gh[pousr]_)[A-Za-z0-9]{36,}", "${1}***"),
+    ("github_pat_[A-Za-z0-9_]{22,}", "github_pat_***"),
+    ("AKIA[0-9A-Z]{16}", "AKIA***"),
+    ("ASIA[0-9A-Z]{16}", "ASIA***"),
+    *(
+        named(name, "[A-Za-z0-9/+]{40}")
+        for name in ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "SecretAccessKey")
+    ),
+    ("(xox[abposr]-)[A-Za-z0-9-]{10,}", "${1}***"),
+    ("xapp-[0-9]+-[A-Za-z0-9-]{10,}", "xapp-***"),
+    ("hooks[.]slack[.]com/services/[A-Za-z0-9/]{20,}", "hooks.slack.com/services/***"),
+    ("eyJ[A-Za-z0-9_-]{8,}[.]eyJ[A-Za-z0-9_-]{8,}[.][A-Za-z0-9_-]*", "eyJ***"),
     *scheme("Bearer", BEARER_TOKEN),
     *scheme("Basic", BASIC_CREDENTIALS),
 )

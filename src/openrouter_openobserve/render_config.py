@@ -14,6 +14,7 @@ import click
 import jinja2
 import yaml
 
+from openrouter_openobserve import content_policy
 from openrouter_openobserve import settings as settings_mod
 from openrouter_openobserve.bundle_files import collector_dir
 from openrouter_openobserve.masking import PERSONAL_DATA_PATTERNS, SECRET_PATTERNS
@@ -40,25 +41,6 @@ def ottl_string(value: object) -> str:
     """An OTTL string literal (for use inside a YAML plain scalar)."""
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'.replace("$", "$$")
-
-
-# Prompts and completions, as each instrumentation names them: OpenInference's exact keys,
-# then one anchored pattern for the other dialects' (OpenTelemetry GenAI, Traceloop with its
-# older indexed gen_ai.prompt.N.*, OpenLIT, the Vercel AI SDK): one statement, not twenty.
-CONTENT_ATTRIBUTES = (
-    "input.value",
-    "input.mime_type",
-    "output.value",
-    "output.mime_type",
-    "llm.prompt_template.variables",
-    "llm.prompts",
-)
-DIALECT_CONTENT_PATTERN = (
-    "^(gen_ai[.]((input|output)[.]messages|system_instructions|(prompt|completion)[.].+)"
-    "|traceloop[.]entity[.](input|output)"
-    "|ai[.](prompt([.]messages)?|response[.](text|object|toolCalls|reasoning)"
-    "|toolCall[.](args|result)))$"
-)
 
 
 # GENAI_SEMCONV_NAMES: the names cache writes are written under, the GenAI conventions being
@@ -89,8 +71,10 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "memory_spike_mib": memory // 5,
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
-        "content_attributes": CONTENT_ATTRIBUTES,
-        "dialect_content_pattern": DIALECT_CONTENT_PATTERN,
+        "metadata_allowed": content_policy.allowed_pattern(settings["CONTENT_ALLOW_ATTRIBUTES"]),
+        "removed_count": content_policy.REMOVED_COUNT,
+        "genai_key_pattern": content_policy.GENAI_KEY_PATTERN,
+        "genai_scope_pattern": content_policy.GENAI_SCOPE_PATTERN,
         "cache_write_names": CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]],
         "cache_write_names_dropped": [
             name
@@ -98,9 +82,11 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
             if name not in CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]]
         ],
         "personal_data_patterns": PERSONAL_DATA_PATTERNS,
-        # An agent with gateways only limits, masks and forwards; everyone else exports.
+        # An agent with gateways forwards (under metadata, once the policy is applied);
+        # everyone else exports.
         "forwards": forwards,
         "exports": not forwards,
+        "processes_content": not forwards or settings["CONTENT_POLICY"] == "metadata",
         "derives_metrics": not forwards and settings["COLLECTOR_DERIVED_METRICS"],
         "uses_gateway_token": forwards or settings["COLLECTOR_ROLE"] == "gateway",
         "gateway_dns": _dns_gateway(settings["COLLECTOR_GATEWAYS"]),

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from openrouter_openobserve.content_policy import invalid_extra_name
+
 CONTENT_POLICIES = ("full", "redacted", "metadata")
 
 
@@ -257,6 +259,13 @@ def parse_openrouter_key(value: str) -> str:
     return value
 
 
+def parse_allowed_attributes(value: str) -> list[str]:
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if any(invalid_extra_name(name) for name in names):
+        _fail("comma-separated attribute names, or prefixes ending in .* (myapp.labels.*)")
+    return names
+
+
 parse_port = bounded_int(1, 65535)
 
 SETTINGS: tuple[Setting, ...] = (
@@ -441,6 +450,14 @@ SETTINGS: tuple[Setting, ...] = (
         "a content policy",
         parse_policy,
         doc="full | redacted | metadata: what of prompts and completions leaves the host",
+    ),
+    Setting(
+        "CONTENT_ALLOW_ATTRIBUTES",
+        "",
+        "attribute names or prefixes ending in .*",
+        parse_allowed_attributes,
+        doc="under metadata, attributes of GenAI spans kept besides the allow-list "
+        "(comma-separated names, or prefixes such as myapp.labels.*)",
     ),
     Setting(
         "CONTENT_MAX_BYTES",

@@ -64,6 +64,11 @@ class Fault:
     remaining: int
 
 
+# The arguments of every tool call it makes: a text of its own, so that a test can tell them
+# from the prompt that led to them.
+TOOL_ARGUMENTS = '{"query": "simulated tool query"}'
+
+
 def resolve_model(requested: str) -> tuple[str, Model]:
     """The slug that serves a request (`openrouter/auto` picks the default) and its data."""
     base = requested.removesuffix(":free")
@@ -281,7 +286,7 @@ def _tool_calls(request: dict[str, Any], messages: list[dict[str, Any]]) -> list
             "id": f"call_{secrets.token_hex(8)}",
             "type": "function",
             "index": 0,
-            "function": {"name": function.get("name", "tool"), "arguments": '{"query": "status"}'},
+            "function": {"name": function.get("name", "tool"), "arguments": TOOL_ARGUMENTS},
         }
     ]
 
