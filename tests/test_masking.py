@@ -53,7 +53,8 @@ def test_prose_arrives_unchanged(prose: list[str], policy: str, tmp_path: Path) 
 def test_every_credential_is_masked_in_an_attribute(policy: str, tmp_path: Path) -> None:
     corpus = credential_corpus()
     arrived = through_collector(policy, [text for _, text, _ in corpus], tmp_path)
-    leaked = [(kind, got) for (kind, _, secret), got in zip(corpus, arrived) if secret in got]
+    pairs = zip(corpus, arrived, strict=True)
+    leaked = [(kind, got) for (kind, _, secret), got in pairs if secret in got]
     assert leaked == []
     assert all("***" in got for got in arrived)  # masked, not dropped
 
