@@ -3,9 +3,11 @@
     python -m scripts.bench_app_driver MODE --calls N --simulator URL [--endpoint URL]
 
 MODE: `bare` (the openai client alone), `guide` (OpenObserve's guide: OpenInference plus
-the SDK's OTLP/HTTP exporter straight to the backend), `bundle` (this bundle's
-`setup_tracing`, OTLP/gRPC to the local collector). Prints one JSON object: per-call wall
-microseconds and the process CPU microseconds per call, export thread included.
+the SDK's OTLP/HTTP exporter straight to the backend, around the same client), `bundle` (the
+README's setup: `setup_tracing` and `openrouter_client()`, OTLP/gRPC to the local
+collector). Every client makes one HTTP request per call (no retries), as
+`openrouter_client()` does. Prints one JSON object: per-call wall microseconds and the process
+CPU microseconds per call, export thread included.
 """
 
 from __future__ import annotations
@@ -53,9 +55,14 @@ def main(
     mode: str, calls: int, warmup: int, messages: int, simulator: str, endpoint: str, auth: str
 ) -> None:
     provider = setup(mode, endpoint, auth, messages)
-    from openrouter_openobserve.client import openrouter_client
+    if mode == "bundle":
+        from openrouter_openobserve.client import openrouter_client
 
-    client = openrouter_client(api_key="sk-or-bench", base_url=simulator)
+        client = openrouter_client(api_key="sk-or-bench", base_url=simulator)
+    else:
+        import openai
+
+        client = openai.OpenAI(api_key="sk-or-bench", base_url=simulator, max_retries=0)
     conversation = [
         {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i} " + "x" * 80}
         for i in range(messages - 1)

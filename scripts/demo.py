@@ -101,8 +101,9 @@ def main(env_file: Path, prompt: str, models: str, sink_choice: str) -> None:
         stream = settings["OPENOBSERVE_STREAM"]
         click.echo(f"\nlanded in OpenObserve, stream '{stream}' (read back via the search API):")
         click.echo(format_rows(rows))
-        summary = report.fetch(openobserve, stream, started_us, int(time.time() * 1e6) + 1)
-        click.echo("\nper model and provider (what `report` prints):")
+        now_us = int(time.time() * 1e6) + 1
+        summary = report.fetch(openobserve, stream, started_us, now_us, include_simulated=True)
+        click.echo("\nper model and provider (what `report --include-simulated` prints):")
         click.echo(report.render(summary, "table"))
     finally:
         collector.stop()

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from openrouter_openobserve import provision, report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from scripts.demo import MODELS
-from tests.harness import ROOT, Collector, child_env, free_port, run_app, wait_for
+from tests.harness import (
+    ROOT,
+    Collector,
+    child_env,
+    free_port,
+    run_app,
+    wait_for,
+    write_env_file,
+)
 
 OFFLINE = {"OPENROUTER_OFFLINE": "true"}
 
@@ -32,6 +45,41 @@ def test_ask_stream_records_time_to_first_token(
     assert row["openrouter_provider"] == "Anthropic"
     assert float(row["gen_ai_usage_cost"]) > 0
     assert row["service_openrouter_simulated"] == "true"  # never mistaken for real spend
+
+
+def test_simulated_calls_are_never_spend(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path: Path
+) -> None:
+    """The simulator's calls (`--offline`) count as requests, apart from spend: cost status
+    `simulated`, no derived spend, no spend in `report` unless it is asked to include them,
+    and nothing for the spend alerts' queries."""
+    result = run_app(
+        ["ask", "hi", "--model", "openai/gpt-4o-mini"],
+        env={**OFFLINE, "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint},
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = wait_for(lambda: llm_rows(emulator), what="the simulated call's span")
+    assert row["openrouter_cost_status"] == "simulated" and float(row["gen_ai_usage_cost"]) > 0
+    requests = wait_for(
+        lambda: emulator.metric_rows("openrouter_requests"), what="the request metric"
+    )
+    assert sum(metric["value"] for metric in requests) == 1
+    assert emulator.metric_rows("gen_ai_usage_cost") == []
+    env_file = write_env_file(tmp_path / ".env", collector.env)
+    for flag, spend in (([], None), (["--include-simulated"], float(row["gen_ai_usage_cost"]))):
+        arguments = ["--env-file", str(env_file), "--format", "json", *flag]
+        output = CliRunner().invoke(report.main, arguments)
+        assert output.exit_code == 0, output.output
+        [summary] = json.loads(output.stdout)
+        assert (summary["requests"], summary["simulated"], summary["spend_usd"]) == (1, 1, spend)
+    settings = {"OPENOBSERVE_STREAM": "llm_traces", "ALERT_DESTINATION": "oncall"}
+    settings |= {"ALERT_HOURLY_COST_USD": "0.000001", "ALERT_USER_HOURLY_COST_USD": "1"}
+    (alert,) = [
+        a for a in provision.desired_alerts(settings) if a["name"] == "openrouter_hourly_cost"
+    ]
+    now = int(time.time() * 1e6)
+    query = {"sql": alert["query_condition"]["sql"], "start_time": now - 3_600_000_000}
+    assert emulator.search("acme", {**query, "end_time": now + 1})["hits"] == []
 
 
 def test_without_a_key_the_app_refuses_instead_of_simulating() -> None:
@@ -129,4 +177,6 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
     header, *rows = [line.split() for line in summary.splitlines()[1:] if line.strip()]
     assert header[:3] == ["model", "provider", "requests"]
     assert sorted((row[0], row[2]) for row in rows) == sorted((m, "1") for m in MODELS.split(","))
-    assert all(float(row[-3]) > 0 for row in rows)  # spend USD, before "no cost", "lost in app"
+    # spend USD (the simulator's, as --include-simulated asks), before "no cost", "lost in
+    # app" and "simulated"
+    assert all(float(row[-4]) > 0 and row[-1] == "1" for row in rows)

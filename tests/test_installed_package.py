@@ -73,7 +73,7 @@ def test_render_config_from_the_shipped_env_example(installed: tuple[Path, Path]
     result = run([str(bin_dir / "render-config")], workdir)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load((workdir / "build" / "collector.yaml").read_text())
-    assert "transform/normalise" in config["processors"]
+    assert "transform/normalise_openinference" in config["processors"]
     queue = config["extensions"]["file_storage/queue"]["directory"]
     assert queue == str(workdir / "build" / "queue")  # relative to where it ran
 

@@ -288,7 +288,8 @@ def test_hashing_user_ids_needs_a_salt_that_stays_out_of_the_file(tmp_path: Path
         (
             "metadata",
             [
-                "transform/normalise",
+                "transform/normalise_openinference",
+                "transform/normalise_genai",
                 "transform/bound_columns",
                 "transform/privacy",
                 "transform/mask_secrets",

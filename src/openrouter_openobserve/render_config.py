@@ -14,7 +14,7 @@ import click
 import jinja2
 import yaml
 
-from openrouter_openobserve import content_policy
+from openrouter_openobserve import content_policy, counting
 from openrouter_openobserve import settings as settings_mod
 from openrouter_openobserve.bundle_files import collector_dir
 from openrouter_openobserve.masking import PERSONAL_DATA_PATTERNS, SECRET_PATTERNS
@@ -41,6 +41,20 @@ def ottl_string(value: object) -> str:
     """An OTTL string literal (for use inside a YAML plain scalar)."""
     escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'.replace("$", "$$")
+
+
+# An LLM span is a call when a client instrumentation made it, unless the service's resource
+# says the framework's spans are the calls (counting.py).
+_CLIENT = f"IsMatch(instrumentation_scope.name, {ottl_string(counting.CLIENT_SCOPES)})"
+_FRAMEWORK = 'resource.attributes["openrouter.llm_spans"] == "framework"'
+COUNTED_CALL = f"(({_CLIENT} and not {_FRAMEWORK}) or (not {_CLIENT} and {_FRAMEWORK}))"
+# No server.address, or OpenRouter's, or this machine's: a slug may then decide.
+_ADDRESS = 'attributes["server.address"]'
+NO_OTHER_HOST = (
+    f"({_ADDRESS} == nil"
+    f" or IsMatch({_ADDRESS}, {ottl_string(counting.OPENROUTER_ADDRESS)})"
+    f" or IsMatch({_ADDRESS}, {ottl_string(counting.LOOPBACK_ADDRESS)}))"
+)
 
 
 # GENAI_SEMCONV_NAMES: the names cache writes are written under, the GenAI conventions being
@@ -75,6 +89,9 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "removed_count": content_policy.REMOVED_COUNT,
         "genai_key_pattern": content_policy.GENAI_KEY_PATTERN,
         "genai_scope_pattern": content_policy.GENAI_SCOPE_PATTERN,
+        "counted_call": COUNTED_CALL,
+        "openrouter_address": counting.OPENROUTER_ADDRESS,
+        "no_other_host": NO_OTHER_HOST,
         "cache_write_names": CACHE_WRITE_NAMES[settings["GENAI_SEMCONV_NAMES"]],
         "cache_write_names_dropped": [
             name

@@ -5,8 +5,10 @@ Requests, error rate, p50/p95 latency, time to first token, tokens and billed sp
 time window, read with OpenObserve's search API from the span stream. Spend sums only costs
 OpenRouter reported (`openrouter_cost_status` `reported`, or `reported_zero` for $0):
 OpenObserve writes its own estimate into `gen_ai_usage_cost` where none was reported, and its
-0 tokens on failed calls, so tokens are summed over successful calls. Columns a stream has
-never had (no stream yet, say, so no time to first token) read as empty, not as errors.
+0 tokens on failed calls, so tokens are summed over successful calls. The simulator's calls
+(`openrouter_cost_status` `simulated`) are counted apart and never as spend, unless
+`--include-simulated` says so. Columns a stream has never had (no stream yet, say, so no time
+to first token) read as empty, not as errors.
 """
 
 from __future__ import annotations
@@ -65,12 +67,13 @@ SELECT {keys},
        SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_input_tokens} END) AS input_tokens,
        SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_output_tokens} END)
            AS output_tokens,
-       SUM(CASE WHEN {openrouter_cost_status} = 'reported' THEN {gen_ai_usage_cost}
+       SUM(CASE WHEN {openrouter_cost_status} IN ({spend_statuses}) THEN {gen_ai_usage_cost}
                 WHEN {openrouter_cost_status} = 'reported_zero' THEN 0.0 END) AS spend_usd,
        SUM(CASE WHEN span_status != 'ERROR'
                  AND {openrouter_cost_status} IN ('not_reported', 'not_recorded')
            THEN 1 ELSE 0 END) AS unpriced,
-       SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app
+       SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app,
+       SUM(CASE WHEN {openrouter_cost_status} = 'simulated' THEN 1 ELSE 0 END) AS simulated
 FROM "{stream}"
 WHERE gen_ai_provider_name = 'openrouter'
 GROUP BY {group_by}
@@ -88,6 +91,7 @@ METRIC_COLUMNS = (
     ("spend_usd", "spend USD", "{:.8f}"),
     ("unpriced", "no cost", "{:d}"),
     ("lost_in_app", "lost in app", "{:d}"),
+    ("simulated", "simulated", "{:d}"),
 )
 # What to do about calls whose response the app's SDK dropped before export.
 LOST_IN_APP_FIX = (
@@ -120,8 +124,11 @@ def columns_of(by: str) -> tuple[tuple[str, str, Any], ...]:
     return tuple((name, name, str) for name, _ in GROUPINGS[by]) + METRIC_COLUMNS
 
 
-def report_sql(stream: str, present: set[str], by: str = "model") -> str:
-    """The report query grouped `by`, with columns the stream lacks read as typed NULLs."""
+def report_sql(
+    stream: str, present: set[str], by: str = "model", include_simulated: bool = False
+) -> str:
+    """The report query grouped `by`, with columns the stream lacks read as typed NULLs;
+    spend counts the simulator's calls only when `include_simulated`."""
     columns = {
         name: (f"CAST({name} AS {kind})" if name in present else f"CAST(NULL AS {kind})")
         for name, kind in OPTIONAL_COLUMNS.items()
@@ -132,6 +139,7 @@ def report_sql(stream: str, present: set[str], by: str = "model") -> str:
         keys=", ".join(f"{expression} AS {name}" for name, expression in keys),
         group_by=", ".join(expression for _, expression in keys),
         first=keys[0][0],
+        spend_statuses="'reported', 'simulated'" if include_simulated else "'reported'",
         **columns,
     )
 
@@ -148,12 +156,18 @@ def stream_columns(openobserve: OpenObserve, stream: str) -> set[str] | None:
 
 
 def fetch(
-    openobserve: OpenObserve, stream: str, start_us: int, end_us: int, by: str = "model"
+    openobserve: OpenObserve,
+    stream: str,
+    start_us: int,
+    end_us: int,
+    by: str = "model",
+    include_simulated: bool = False,
 ) -> list[dict]:
     present = stream_columns(openobserve, stream)
     if present is None or "gen_ai_provider_name" not in present:
         return []
-    rows = openobserve.search(report_sql(stream, present, by), start_us, end_us)
+    sql = report_sql(stream, present, by, include_simulated)
+    rows = openobserve.search(sql, start_us, end_us)
     for row in rows:
         row["error_rate"] = 100.0 * row["errors"] / row["requests"]
     return rows
@@ -218,7 +232,14 @@ def _fail(message: str, status: int) -> NoReturn:
     show_default=True,
     help="One row per model and upstream provider, per user, per session or per service.",
 )
-def main(env_file: Path, since: str, until: str, output_format: str, by: str) -> None:
+@click.option(
+    "--include-simulated",
+    is_flag=True,
+    help="Count the simulator's calls (the demo's, `--offline`) in spend too.",
+)
+def main(
+    env_file: Path, since: str, until: str, output_format: str, by: str, include_simulated: bool
+) -> None:
     """Requests, errors, latency, time to first token, tokens and spend per model and
     upstream provider (or per user, session or service), read from OpenObserve."""
     now_s = time.time()
@@ -232,7 +253,7 @@ def main(env_file: Path, since: str, until: str, output_format: str, by: str) ->
         _fail(str(error), EXIT_INVALID)
     stream = settings["OPENOBSERVE_STREAM"]
     try:
-        rows = fetch(openobserve, stream, start_us, end_us, by)
+        rows = fetch(openobserve, stream, start_us, end_us, by, include_simulated)
     except OpenObserveError as error:
         _fail(str(error), EXIT_FAILED)
     if not rows and output_format == "table":
