@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,10 @@ class Scenarios:
     def __init__(self) -> None:
         self.simulator = OpenRouterSimulator().start()
         self.client = openrouter_client(api_key=OFFLINE_API_KEY, base_url=self.simulator.base_url)
+        if os.environ.get("SCENARIOS_CLIENT") == "plain":  # an app with a client of its own
+            self.client = openai.OpenAI(
+                api_key=OFFLINE_API_KEY, base_url=self.simulator.base_url, max_retries=0
+            )
 
     def chat(self) -> None:
         self.client.chat.completions.create(

@@ -400,13 +400,12 @@ def test_allowed_attributes_extend_the_list(tmp_path: Path) -> None:
     result, output = render(tmp_path, VALID | extra)
     assert result.exit_code == 0, result.output
     privacy = yaml.safe_load(output.read_text())["processors"]["transform/privacy"]
-    pattern = next(
-        statement.split(", ", 1)[1].rstrip(")")
-        for group in privacy["trace_statements"]
-        for statement in group["statements"]
-        if statement.startswith("keep_matching_keys")
-    )
-    allowed = re.compile(json.loads(pattern).replace("$$", "$"))
-    assert allowed.match("team.name") and allowed.match("myapp.labels.tier")
-    assert not allowed.match("team.names") and not allowed.match("myapp.labels")
-    assert allowed.match("gen_ai.usage.input_tokens") and not allowed.match("input.value")
+    statements = [s for group in privacy["trace_statements"] for s in group["statements"]]
+    names = max((s for s in statements if s.startswith("keep_keys(attributes, [")), key=len)
+    (families,) = [s for s in statements if s.startswith('keep_matching_keys(cache["families"]')]
+    kept = set(re.findall(r'"([^"]+)"', names.removeprefix("keep_keys(attributes, ")))
+    assert {"team.name", "gen_ai.request.model", "user.id"} <= kept
+    assert not {"input.value", "output.value", "gen_ai.input.messages"} & kept
+    family = re.compile(json.loads(families.split(", ", 1)[1].rstrip(")")).replace("$$", "$"))
+    assert family.match("myapp.labels.tier") and family.match("gen_ai.usage.input_tokens")
+    assert not family.match("myapp.labels") and not family.match("team.names")

@@ -98,6 +98,16 @@ def metadata_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioR
 
 
 @pytest.fixture(scope="module")
+def plain_client_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRun]:
+    """The successful scenarios from an app whose OpenAI client is its own (not
+    openrouter_client()): the collector reads OpenRouter's fields from the response JSON."""
+    workdir = tmp_path_factory.mktemp("plain")
+    yield from (
+        run for run, _ in scenario_run(workdir, SUCCESSFUL, {}, {"SCENARIOS_CLIENT": "plain"})
+    )
+
+
+@pytest.fixture(scope="module")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRun]:
     """Policy `full` with OpenInference's defaults (every message flattened, app-side)."""
     names = ["short_chat", "long_chat", "secrets", "chat", "mid_stream_error"]
@@ -140,12 +150,14 @@ def last_answer(run: ScenarioRun, scenario: str) -> dict[str, Any]:
     return run.answers[scenario][-1]
 
 
+@pytest.mark.parametrize("run_name", ["metadata_run", "plain_client_run"])
 @pytest.mark.parametrize("scenario", SUCCESSFUL)
 def test_successful_call_carries_every_metadata_column_with_its_value(
-    metadata_run: ScenarioRun, scenario: str
+    request: pytest.FixtureRequest, run_name: str, scenario: str
 ) -> None:
-    row = metadata_run.llm_rows(scenario)[-1]
-    answer = last_answer(metadata_run, scenario)
+    run: ScenarioRun = request.getfixturevalue(run_name)
+    row = run.llm_rows(scenario)[-1]
+    answer = last_answer(run, scenario)
     response = final_response(answer)
     usage = response["usage"]
     assert row.keys() >= METADATA_COLUMNS, METADATA_COLUMNS - row.keys()

@@ -85,7 +85,8 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "memory_spike_mib": memory // 5,
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
-        "metadata_allowed": content_policy.allowed_pattern(settings["CONTENT_ALLOW_ATTRIBUTES"]),
+        "metadata_names": content_policy.allowed_names(settings["CONTENT_ALLOW_ATTRIBUTES"])[0],
+        "metadata_families": content_policy.allowed_names(settings["CONTENT_ALLOW_ATTRIBUTES"])[1],
         "removed_count": content_policy.REMOVED_COUNT,
         "genai_key_pattern": content_policy.GENAI_KEY_PATTERN,
         "genai_scope_pattern": content_policy.GENAI_SCOPE_PATTERN,
