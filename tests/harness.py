@@ -30,6 +30,7 @@ __all__ = [
     "env_references",
     "free_port",
     "run_app",
+    "run_test_app",
     "wait_for",
 ]
 
@@ -94,6 +95,23 @@ def write_env_file(path: Path, values: dict[str, str]) -> Path:
     """A .env as a user writes one: every value single-quoted, so a shell reads it alike."""
     path.write_text("".join(f"{key}='{value}'\n" for key, value in values.items()))
     return path
+
+
+def run_test_app(
+    module: str, args: list[str], endpoint: str, python: str = sys.executable, **env: Any
+) -> Any:
+    """Run one of the tests' apps (`python -m tests.MODULE ARGS`, in the environment of
+    `python`) exporting to `endpoint`; what it printed last, as JSON."""
+    result = subprocess.run(
+        [python, "-m", f"tests.{module}", *args],
+        capture_output=True,
+        text=True,
+        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, **env),
+        cwd=ROOT,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def run_app(

@@ -7,8 +7,6 @@ moderation refusal quotes it), and the collector logs no warning."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +15,14 @@ from click.testing import CliRunner
 
 from openrouter_openobserve import report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
-from tests.harness import ROOT, Collector, child_env, emulator_settings, wait_for, write_env_file
+from tests.harness import Collector, emulator_settings, run_test_app, wait_for, write_env_file
 from tests.scenarios import PROMPT_SENTINEL
 
 LANGCHAIN_SCOPE = "openinference.instrumentation.langchain"
 
 
 def run_framework_app(setup: str, collector: Collector) -> dict[str, int]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.framework_app", setup],
-        capture_output=True,
-        text=True,
-        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint),
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return run_test_app("framework_app", [setup], collector.otlp_grpc_endpoint)
 
 
 def llm_rows(emulator: OpenObserveEmulator, expected: int) -> list[dict[str, Any]]:

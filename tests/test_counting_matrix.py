@@ -9,7 +9,6 @@ another host is not OpenRouter's, whatever model it named."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from click.testing import CliRunner
 
 from openrouter_openobserve import report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
-from tests.harness import ROOT, Collector, child_env, emulator_settings, wait_for, write_env_file
+from tests.harness import Collector, emulator_settings, run_test_app, wait_for, write_env_file
 from tests.package_envs import frameworks_python
 
 STACKS = [
@@ -35,18 +34,9 @@ STACKS = [
 
 
 def run_stack(collector: Collector, client: str, framework: str) -> dict[str, int]:
-    app = subprocess.run(
-        [str(frameworks_python()), "-m", "tests.counting_app", client, framework],
-        capture_output=True,
-        text=True,
-        env=child_env(
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_grpc_endpoint, HOME=str(collector.workdir)
-        ),
-        cwd=ROOT,
-        timeout=180,
-    )
-    assert app.returncode == 0, app.stderr
-    return json.loads(app.stdout.splitlines()[-1])
+    python, endpoint = str(frameworks_python()), collector.otlp_grpc_endpoint
+    home = str(collector.workdir)  # where a framework may write its caches
+    return run_test_app("counting_app", [client, framework], endpoint, python, HOME=home)
 
 
 @pytest.fixture(scope="module")

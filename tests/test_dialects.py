@@ -25,10 +25,9 @@ from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmula
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.dialect_app import DIALECTS, PROMPT_SENTINEL, SESSION, USER
 from tests.harness import (
-    ROOT,
     Collector,
-    child_env,
     emulator_settings,
+    run_test_app,
     wait_for,
     write_env_file,
 )
@@ -69,16 +68,8 @@ def run_dialect_app(dialect: str, collector: Collector) -> dict[str, Any]:
     python, endpoint = sys.executable, collector.otlp_grpc_endpoint
     if dialect == "openlit":
         python, endpoint = str(openlit_python()), f"http://127.0.0.1:{collector.http_port}"
-    app = subprocess.run(
-        [python, "-m", "tests.dialect_app", dialect],
-        capture_output=True,
-        text=True,
-        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint),
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert app.returncode == 0, app.stderr
-    return {a["model"]: a["response"] for a in json.loads(app.stdout.splitlines()[-1])}
+    answers = run_test_app("dialect_app", [dialect], endpoint, python)
+    return {answer["model"]: answer["response"] for answer in answers}
 
 
 Traffic = tuple[str, Collector, list[dict[str, Any]], dict[str, Any], OpenObserveEmulator]

@@ -18,7 +18,7 @@ import pytest
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
-from tests.harness import ROOT, Collector, child_env, emulator_settings, wait_for
+from tests.harness import Collector, emulator_settings, run_test_app, wait_for
 from tests.package_envs import frameworks_python, openlit_python, vercel_ai_dir
 from tests.privacy_app import PACKAGES, REQUEST_SPAN, SENTINELS, USER
 
@@ -43,16 +43,9 @@ def run_package(package: str, collector: Collector) -> int:
         python = str(frameworks_python())
     elif package == "openlit":
         python, endpoint = str(openlit_python()), f"http://127.0.0.1:{collector.http_port}"
-    app = subprocess.run(
-        [python, "-m", "tests.privacy_app", package],
-        capture_output=True,
-        text=True,
-        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, HOME=str(collector.workdir)),
-        cwd=ROOT,
-        timeout=180,
-    )
-    assert app.returncode == 0, app.stderr
-    return int(json.loads(app.stdout.splitlines()[-1])["requests"])
+    home = str(collector.workdir)  # where a package may write its caches
+    answer = run_test_app("privacy_app", [package], endpoint, python, HOME=home)
+    return int(answer["requests"])
 
 
 def stored_rows(package: str, workdir: Path, policy: str) -> tuple[list[dict[str, Any]], str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 
 from openrouter_openobserve.collector_process import Collector, collector_metric
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
-from tests.harness import ROOT, child_env, wait_for
+from tests.harness import run_test_app, wait_for
 from tests.privacy_app import SENTINELS
 
 TOKEN = "agents-and-gateways-share-this-token"
@@ -198,16 +196,8 @@ def test_under_metadata_content_never_leaves_the_agents_host(
     for gateway in topology.gateways:
         gateway.stop()
     agent = topology.agents[0]
-    app = subprocess.run(
-        [sys.executable, "-m", "tests.privacy_app", "openinference-openai"],
-        capture_output=True,
-        text=True,
-        env=child_env(OTEL_EXPORTER_OTLP_ENDPOINT=agent.otlp_grpc_endpoint),
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert app.returncode == 0, app.stderr
-    requests = json.loads(app.stdout.splitlines()[-1])["requests"]
+    answer = run_test_app("privacy_app", ["openinference-openai"], agent.otlp_grpc_endpoint)
+    requests = answer["requests"]
     wait_for(lambda: queued_in(agent) > 0, timeout_s=30, what="spans queued on the agent")
     queue = b"".join(p.read_bytes() for p in (agent.workdir / "queue").rglob("*") if p.is_file())
     assert queue and [k for k, s in SENTINELS.items() if s.encode() in queue] == []

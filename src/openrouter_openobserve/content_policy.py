@@ -139,27 +139,20 @@ def _expand_from(text: str, i: int) -> tuple[list[str], int]:
     done: list[str] = []
     current = [""]
     while i < len(text):
-        char = text[i]
-        if char == "(":
+        if text[i] == "(":
             inner, i = _expand_from(text, i + 1)
             current = [head + tail for head in current for tail in inner]
-        elif char == ")":
-            return done + current, i + 1
-        elif char == "|":
-            done, current = done + current, [""]
-            i += 1
             continue
+        if text[i] == ")":
+            return done + current, i + 1
+        if text[i] == "|":
+            done, current = done + current, [""]
         elif text.startswith(_ANY, i):
             current = [head + _FAMILY for head in current]
-            i += len(_ANY)
-            continue
+            i += len(_ANY) - 1
         else:
-            if char == "\\":  # an escaped character stands for itself
-                i += 1
-                char = text[i]
-            current = [head + char for head in current]
-        if char != "(":
-            i += 1
+            current = [head + text[i] for head in current]
+        i += 1
     return done + current, i
 
 

@@ -63,21 +63,18 @@ def named(name: str, value: str) -> tuple[str, str]:
     return (f"({name}[\"']?[[:blank:]]*[:=][[:blank:]]*[\"']?){value}", "${1}***")
 
 
+# One pattern per literal its matches start with: formats that share it share a pattern and
+# keep their prefix (`${1}`), so that a value is scanned once per literal.
 SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("sk-or-[A-Za-z0-9_-]{8,}", "sk-or-***"),
-    ("(sk-(?:proj|svcacct|admin)-)[A-Za-z0-9_-]{20,}", "${1}***"),
+    ("(sk-(?:or|proj|svcacct|admin|ant-[a-z]+[0-9]*)-)[A-Za-z0-9_-]{8,}", "${1}***"),
     ("sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", "sk-***"),
-    ("(sk-ant-[a-z]+[0-9]*-)[A-Za-z0-9_-]{20,}", "${1}***"),
-    ("(gh[pousr]_)[A-Za-z0-9]{36,}", "${1}***"),
-    ("github_pat_[A-Za-z0-9_]{22,}", "github_pat_***"),
-    ("AKIA[0-9A-Z]{16}", "AKIA***"),
-    ("ASIA[0-9A-Z]{16}", "ASIA***"),
+    ("(gh[pousr]_|github_pat_)[A-Za-z0-9_]{22,}", "${1}***"),
+    ("(A[KS]IA)[0-9A-Z]{16}", "${1}***"),
     *(
         named(name, "[A-Za-z0-9/+]{40}")
         for name in ("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "SecretAccessKey")
     ),
-    ("(xox[abposr]-)[A-Za-z0-9-]{10,}", "${1}***"),
-    ("xapp-[0-9]+-[A-Za-z0-9-]{10,}", "xapp-***"),
+    ("(xox[abposr]-|xapp-[0-9]+-)[A-Za-z0-9-]{10,}", "${1}***"),
     ("hooks[.]slack[.]com/services/[A-Za-z0-9/]{20,}", "hooks.slack.com/services/***"),
     ("eyJ[A-Za-z0-9_-]{8,}[.]eyJ[A-Za-z0-9_-]{8,}[.][A-Za-z0-9_-]*", "eyJ***"),
     *scheme("Bearer", BEARER_TOKEN),

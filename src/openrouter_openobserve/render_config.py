@@ -71,6 +71,9 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
     memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
     forwards = settings["COLLECTOR_ROLE"] == "agent" and bool(settings["COLLECTOR_GATEWAYS"])
     bind = settings["COLLECTOR_BIND_ADDRESS"]
+    allowed_names, allowed_families = content_policy.allowed_names(
+        settings["CONTENT_ALLOW_ATTRIBUTES"]
+    )
     return {
         "s": settings,
         "openobserve_endpoint": f"{settings['OPENOBSERVE_URL']}/api/{settings['OPENOBSERVE_ORG']}"
@@ -85,8 +88,8 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "memory_spike_mib": memory // 5,
         "retry_max_elapsed": "0s",  # never give up: the persistent queue bounds what is held
         "secret_patterns": SECRET_PATTERNS,
-        "metadata_names": content_policy.allowed_names(settings["CONTENT_ALLOW_ATTRIBUTES"])[0],
-        "metadata_families": content_policy.allowed_names(settings["CONTENT_ALLOW_ATTRIBUTES"])[1],
+        "metadata_names": allowed_names,
+        "metadata_families": allowed_families,
         "removed_count": content_policy.REMOVED_COUNT,
         "genai_key_pattern": content_policy.GENAI_KEY_PATTERN,
         "genai_scope_pattern": content_policy.GENAI_SCOPE_PATTERN,
