@@ -409,3 +409,23 @@ def test_allowed_attributes_extend_the_list(tmp_path: Path) -> None:
     family = re.compile(json.loads(families.split(", ", 1)[1].rstrip(")")).replace("$$", "$"))
     assert family.match("myapp.labels.tier") and family.match("gen_ai.usage.input_tokens")
     assert not family.match("myapp.labels") and not family.match("team.names")
+
+
+def test_an_override_appended_to_the_example_wins(tmp_path: Path) -> None:
+    """Both the shell and python-dotenv let the last assignment win: appending is how people
+    change a copied file. A line the shell would misread is still refused, by its number."""
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    token = "OPENOBSERVE_AUTH_TOKEN='Basic cm9vdEBleGFtcGxlLmNvbTpwYXNzd29yZA=='\n"
+    env_file = tmp_path / ".env"
+    env_file.write_text(example + token + "OPENOBSERVE_ORG=team\nCONTENT_POLICY=full\n")
+    output = tmp_path / "collector.yaml"
+    result = CliRunner().invoke(main, ["--env-file", str(env_file), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(output.read_text())
+    assert config["exporters"]["otlp_http/openobserve"]["endpoint"].endswith("/api/team")
+    assert "keep_keys" not in output.read_text()  # CONTENT_POLICY=full, as appended
+    lines = env_file.read_text().splitlines()
+    env_file.write_text("\n".join([*lines, "OTEL_SERVICE_NAME=my app"]) + "\n")
+    result = CliRunner().invoke(main, ["--env-file", str(env_file), "--output", str(output)])
+    assert result.exit_code == 2
+    assert f"line {len(lines) + 1}:" in result.stderr and "my app" not in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import ipaddress
 import os
 import re
@@ -573,12 +574,15 @@ def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) ->
 def check_shell_readable(text: str, values: Mapping[str, str | None], env_file: Path) -> None:
     """Refuse a line that `set -a; . ./.env` would read differently from python-dotenv: an
     unquoted value with a space makes the shell run the rest as a command, `$` and backticks
-    expand, `;`, `&` or `|` end the assignment. The value is never echoed."""
+    expand, `;`, `&` or `|` end the assignment. Each line is judged on its own (both readers
+    let the last assignment of a key win: an override appended to a copied file is fine).
+    The value is never echoed."""
     for number, line in enumerate(text.splitlines(), start=1):
         match = ASSIGNMENT.match(line)
         if match is None or values.get(match["key"]) is None:
             continue
-        if shell_word(match["rest"]) != values[match["key"]]:
+        own = dotenv_values(stream=io.StringIO(line + "\n"), interpolate=False).get(match["key"])
+        if own is not None and shell_word(match["rest"]) != own:
             raise SettingsError(
                 match["key"],
                 f"a value the shell reads the same ({env_file} line {number}: quote it, "
