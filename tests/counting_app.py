@@ -8,8 +8,9 @@ simulator answered and how many it refused.
   OpenAI instrumentation), `traceloop`, or `none` (no client instrumentation: the resource
   says `openrouter.llm_spans=framework`, as the README tells such apps to).
 - FRAMEWORK: `none` (the OpenAI client itself), `pydantic-ai` and `semantic-kernel` (both
-  emit GenAI-convention spans of their own), `smolagents` and `openai-agents` (instrumented by
-  OpenInference's instrumentors for them).
+  emit GenAI-convention spans of their own), `pydantic-ai-openinference` (those spans
+  rewritten by OpenInference's span processor for Pydantic AI), `smolagents` and
+  `openai-agents` (instrumented by OpenInference's instrumentors for them).
 - `elsewhere`: a failed call to another OpenAI-compatible host (a vendor/model slug, no
   answer), through OpenTelemetry's instrumentation, which records that host.
 
@@ -88,6 +89,15 @@ def caller_pydantic_ai(base_url: str) -> Callable[[], None]:
     return lambda: LOOP.run_until_complete(agent.run(PROMPT)) and None
 
 
+def caller_pydantic_ai_openinference(base_url: str) -> Callable[[], None]:
+    """Pydantic AI's spans as OpenInference's span processor for it rewrites them (LLM spans
+    that record the generation id as an attribute, not in an answer JSON)."""
+    from openinference.instrumentation.pydantic_ai import OpenInferenceSpanProcessor
+
+    trace.get_tracer_provider().add_span_processor(OpenInferenceSpanProcessor())  # type: ignore[attr-defined]
+    return caller_pydantic_ai(base_url)
+
+
 def caller_semantic_kernel(base_url: str) -> Callable[[], None]:
     # Semantic Kernel's GenAI spans are on only when this says so (its documentation).
     os.environ["SEMANTICKERNEL_EXPERIMENTAL_GENAI_ENABLE_OTEL_DIAGNOSTICS"] = "true"
@@ -133,6 +143,7 @@ def caller_openai_agents(base_url: str) -> Callable[[], None]:
 FRAMEWORKS: dict[str, Callable[[str], Callable[[], None]]] = {
     "none": lambda base_url: lambda: call_openai(base_url),
     "pydantic-ai": caller_pydantic_ai,
+    "pydantic-ai-openinference": caller_pydantic_ai_openinference,
     "semantic-kernel": caller_semantic_kernel,
     "smolagents": caller_smolagents,
     "openai-agents": caller_openai_agents,

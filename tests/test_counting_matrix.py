@@ -30,6 +30,7 @@ STACKS = [
         for f in ("none", "pydantic-ai", "semantic-kernel")
     ],
     *[("none", f) for f in ("pydantic-ai", "semantic-kernel", "openai-agents")],
+    ("none", "pydantic-ai-openinference"),
 ]
 
 
