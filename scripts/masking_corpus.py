@@ -11,7 +11,11 @@
   AWS, Slack, JWTs, Basic and Bearer headers), random values of that shape in the contexts
   they leak from (a header line, an environment line, JSON, a sentence), sent as an
   attribute, a status message and an event: how many arrive (goal: none).
-- **Random ids** of 13 to 19 digits under `redacted`: how many are taken for card numbers.
+- **Card numbers** under `redacted`: random numbers of each network's documented prefixes
+  and lengths with a valid Luhn digit, written whole, in groups and in JSON: how many arrive
+  (goal: none).
+- **Random ids** of 13 to 19 digits under `redacted`: how many are taken for card numbers
+  (those that begin like a card and pass the Luhn check, about 4.5%, cannot be told apart).
 """
 
 from __future__ import annotations
@@ -178,6 +182,49 @@ def credential_corpus(seed: int = 20261205, rounds: int = 8) -> list[tuple[str, 
     return corpus
 
 
+# Prefixes and lengths of each network's numbers (ISO/IEC 7812 issuer identification numbers
+# as the networks publish them).
+CARD_NETWORKS = (
+    ("Visa", ("4",), (13, 16, 19)),
+    ("Mastercard", ("51", "55", "2221", "2720"), (16,)),
+    ("American Express", ("34", "37"), (15,)),
+    ("Discover", ("6011", "644", "65"), (16, 19)),
+    ("JCB", ("3528", "3589"), (16, 19)),
+    ("Diners Club", ("36", "300", "38"), (14, 16)),
+    ("UnionPay", ("62",), (16, 19)),
+)
+
+
+def luhn_digit(partial: str) -> str:
+    """The check digit that makes `partial` + it pass the Luhn check."""
+    total = 0
+    for i, char in enumerate(reversed(partial)):
+        d = int(char) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return str(-total % 10)
+
+
+def card_corpus(seed: int = 4111, rounds: int = 12) -> list[tuple[str, str, str]]:
+    """(network, text as it leaks, the digits that must not arrive)."""
+    rng = random.Random(seed)
+    corpus = []
+    for _ in range(rounds):
+        for network, prefixes, lengths in CARD_NETWORKS:
+            prefix, length = rng.choice(prefixes), rng.choice(lengths)
+            body = prefix + "".join(
+                rng.choice(string.digits) for _ in range(length - 1 - len(prefix))
+            )
+            number = body + luhn_digit(body)
+            spaced = " ".join(number[i : i + 4] for i in range(0, length, 4))
+            dashed = spaced.replace(" ", "-")
+            corpus += [
+                (network, f"my card is {number}, expiry 09/29", number),
+                (network, f"Card: {spaced}.", spaced),
+                (network, f'{{"card_number": "{dashed}", "cvc": "123"}}', dashed),
+            ]
+    return corpus
+
+
 def random_ids(seed: int = 7, count: int = 2000) -> list[str]:
     """Ids of 13 to 19 random digits, as orders, invoices and traces carry them."""
     rng = random.Random(seed)
@@ -238,7 +285,11 @@ def figure(corpus: str, policy: str, items: int, bad: int) -> dict[str, Any]:
 
 
 def measure(
-    prose: list[str], credentials: list[tuple[str, str, str]], ids: list[str], workdir: Path
+    prose: list[str],
+    credentials: list[tuple[str, str, str]],
+    cards: list[tuple[str, str, str]],
+    ids: list[str],
+    workdir: Path,
 ) -> dict[str, Any]:
     """Each corpus through the collector under the policies it concerns."""
     rows, examples = [], []
@@ -260,6 +311,14 @@ def measure(
         ]
         rows.append(figure("credentials (leaked)", policy, len(credentials), len(leaked)))
         examples += [f"{kind} under {policy}: `{text}`" for kind, text in leaked[:10]]
+    arrived = through_collector("redacted", [text for _, text, _ in cards], workdir / "cards")
+    leaked = [
+        (network, text)
+        for (network, _, number), text in zip(cards, arrived, strict=True)
+        if number in text
+    ]
+    rows.append(figure("card numbers (leaked)", "redacted", len(cards), len(leaked)))
+    examples += [f"{network} card under redacted: `{text}`" for network, text in leaked[:10]]
     arrived = through_collector("redacted", ids, workdir / "ids")
     masked = sum(1 for a, b in zip(ids, arrived, strict=True) if a != b)
     rows.append(figure("random 13-19 digit ids (taken for cards)", "redacted", len(ids), masked))
@@ -273,7 +332,9 @@ def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as workdir:
-        figures = measure(prose_corpus(), credential_corpus(), random_ids(), Path(workdir))
+        figures = measure(
+            prose_corpus(), credential_corpus(), card_corpus(), random_ids(), Path(workdir)
+        )
     report = render(figures)
     print(report)
     if args.write:

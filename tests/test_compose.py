@@ -99,6 +99,10 @@ def test_compose_itself_accepts_the_shipped_env_example(tmp_path: Path) -> None:
     assert services["app"]["environment"]["OPENROUTER_OFFLINE"] == "true"  # no accounts needed
     volumes = {(v["source"], v["target"]) for v in services["collector"]["volumes"]}
     assert ("collector-queue", "/var/lib/otelcol/queue") in volumes
+    # The collector Compose resolves is built from the bundle's manifest, in the project.
+    build = services["collector"]["build"]
+    assert Path(build["context"]) == tmp_path / "project"
+    assert (build["dockerfile"], build["target"]) == ("collector/Dockerfile", "collector")
 
 
 def test_compose_itself_accepts_the_gateway_profile(tmp_path: Path) -> None:
@@ -181,9 +185,16 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE.read_text())
 
 
+def manifest() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())
+
+
 def manifest_release() -> str:
-    manifest = yaml.safe_load((ROOT / "collector" / "builder-config.yaml").read_text())
-    return manifest["dist"]["version"]
+    return manifest()["dist"]["version"]
+
+
+def manifest_processors() -> list[dict[str, str]]:
+    return manifest()["processors"]
 
 
 def test_follows_the_compose_specification() -> None:
@@ -222,11 +233,36 @@ def test_referenced_files_services_and_volumes_exist(compose: dict[str, Any]) ->
                 assert source in declared_volumes, f"{name}: volume {source} not declared"
 
 
-def test_collector_runs_the_contrib_image_of_the_manifest_release(compose: dict[str, Any]) -> None:
-    base = compose["services"]["collector"]["build"]["args"]["BASE"]
-    assert base == f"otel/opentelemetry-collector-contrib:{manifest_release()}"
+def collector_services(compose: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name in compose["services"]
+        if name == "collector" or (name.startswith("gateway-") and name != "gateway-config")
+    ]
+
+
+def test_collectors_run_the_build_the_tests_run(compose: dict[str, Any]) -> None:
+    """Compose's collectors are the image of collector/Dockerfile's `collector` target, whose
+    build stage runs scripts/build-collector on the manifest and the bundle's own components
+    (the build of every test), tagged with the manifest's release."""
+    for name in collector_services(compose):
+        service = compose["services"][name]
+        build = service["build"]
+        assert (build["context"], build["dockerfile"], build["target"]) == (
+            ".",
+            "collector/Dockerfile",
+            "collector",
+        ), name
+        assert service["image"] == f"openrouter-openobserve-collector:{manifest_release()}", name
     dockerfile = (ROOT / "collector" / "Dockerfile").read_text()
-    assert f"ARG BASE=otel/opentelemetry-collector-contrib:{manifest_release()}" in dockerfile
+    build_stage = dockerfile.split(" AS build\n")[1].split("\nFROM ")[0]
+    copied = {line.split()[1] for line in build_stage.splitlines() if line.startswith("COPY ")}
+    own = {
+        f"collector/{e['path'].removeprefix('./')}" for e in manifest_processors() if "path" in e
+    }
+    assert copied == {"scripts/build-collector", "collector/builder-config.yaml", *own}
+    assert "RUN scripts/build-collector" in build_stage
+    assert 'ENTRYPOINT ["/otelcol-openrouter"]' in dockerfile
 
 
 def test_host_ports_bind_to_loopback(compose: dict[str, Any]) -> None:
@@ -272,7 +308,7 @@ def test_gateway_profile_two_gateways_behind_one_agent(compose: dict[str, Any]) 
     for name in gateways:
         service = services[name]
         assert service["profiles"] == ["gateway"]
-        assert service["build"]["args"]["BASE"].endswith(f":{manifest_release()}")
+        assert service["build"]["target"] == "collector"
     assert services["gateway-config"]["command"][:2] == ["--role", "gateway"]
 
 

@@ -92,6 +92,23 @@ def test_the_package_data_ships(installed: tuple[Path, Path]) -> None:
     assert result.stdout.split() == ["1", str(alerts), str(release["dist"]["version"])]
 
 
+def test_the_manifest_ships_with_the_components_it_builds(installed: tuple[Path, Path]) -> None:
+    """The installed manifest's own components (a `path` beside it) are installed too, each
+    file as in the checkout, so the wheel's manifest builds the collector the tests run."""
+    bin_dir, workdir = installed
+    script = "from openrouter_openobserve.bundle_files import collector_dir; print(collector_dir())"
+    result = run([str(bin_dir / "python"), "-c", script], workdir)
+    assert result.returncode == 0, result.stderr
+    installed_dir = Path(result.stdout.strip())
+    manifest = yaml.safe_load((installed_dir / "builder-config.yaml").read_text())
+    own = [entry["path"] for entry in manifest["processors"] if "path" in entry]
+    assert own
+    for path in own:
+        shipped = sorted(p.name for p in (installed_dir / path).iterdir() if p.suffix != ".pyc")
+        source = sorted(p.name for p in (ROOT / "collector" / path).iterdir())
+        assert shipped == source, path
+
+
 def test_setup_tracing_reaches_a_real_collector(
     installed: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -45,7 +45,12 @@ def release() -> str:
 def test_agent_is_a_daemonset_forwarding_to_the_gateways(release: str) -> None:
     values = render_values("agent.env")
     assert values["mode"] == "daemonset"
-    assert values["image"] == {"repository": "otel/opentelemetry-collector-contrib", "tag": release}
+    # The image Compose builds from collector/Dockerfile, whose binary the tests run.
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    image = compose["services"]["collector"]["image"]
+    assert f"{values['image']['repository']}:{values['image']['tag']}" == image
+    assert image.endswith(f":{release}")
+    assert values["command"] == {"name": "otelcol-openrouter"}
     config = values["alternateConfig"]
     resolver = config["exporters"]["loadbalancing/gateways"]["resolver"]
     assert resolver["dns"]["hostname"].endswith(".svc.cluster.local")

@@ -3,7 +3,7 @@
 environment's packages ship arrive unchanged under `full` and `redacted` (at most 0.1%
 altered; the goal and today's figure is none), and every credential of each provider's
 documented format is masked under every policy, in an attribute, a status message and an
-event."""
+event. Under `redacted`, card numbers are masked exactly when they pass the Luhn check."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
-from scripts.masking_corpus import credential_corpus, prose_corpus, through_collector
+from scripts.masking_corpus import (
+    card_corpus,
+    credential_corpus,
+    prose_corpus,
+    random_ids,
+    through_collector,
+)
 from tests.harness import Collector, emulator_settings, wait_for
 
 # Cases that once went wrong, besides the corpora.
@@ -103,3 +109,32 @@ def test_every_credential_is_masked_in_status_and_events(
         row = rows[f"text {number}"]
         places = [row["status_message"], json.loads(row["events"])[0]["exception.message"]]
         assert [place for place in places if secret in place or "***" not in place] == [], kind
+
+
+def test_every_card_number_is_masked_under_redacted(tmp_path: Path) -> None:
+    corpus = card_corpus()
+    arrived = through_collector("redacted", [text for _, text, _ in corpus], tmp_path)
+    pairs = zip(corpus, arrived, strict=True)
+    assert [(network, got) for (network, _, number), got in pairs if number in got] == []
+    assert all("<card-number>" in got for got in arrived)
+
+
+def passes_luhn(digits: str) -> bool:
+    total = sum(
+        (2 * int(d) - 9 if 2 * int(d) > 9 else 2 * int(d)) if i % 2 else int(d)
+        for i, d in enumerate(reversed(digits))
+    )
+    return total % 10 == 0
+
+
+def test_only_ids_that_could_be_cards_are_masked(tmp_path: Path) -> None:
+    """Random 13-19 digit ids: masked exactly when they begin like a card (3 to 6, or
+    Mastercard's 2221-2720) and pass the Luhn check, one in ten of those; the rest arrive."""
+    ids = random_ids()
+    arrived = through_collector("redacted", ids, tmp_path)
+    masked = {sent for sent, got in zip(ids, arrived, strict=True) if sent != got}
+    could_be_cards = {
+        i for i in ids if (i[0] in "3456" or "2221" <= i[:4] <= "2720") and passes_luhn(i)
+    }
+    assert masked == could_be_cards
+    assert len(masked) < len(ids) // 15

@@ -27,7 +27,11 @@ def manifest_release() -> str:
     return str(manifest["dist"]["version"])
 
 
-COLLECTOR_UID = 10001  # the user the contrib image runs as
+COLLECTOR_UID = 10001  # the user the bundle's collector image runs as
+# The image of collector/Dockerfile's `collector` target (the build the tests run), as
+# Compose tags it; push it to your registry and set image.repository to its name there.
+COLLECTOR_IMAGE = "openrouter-openobserve-collector"
+COLLECTOR_COMMAND = "otelcol-openrouter"
 INIT_IMAGE = "busybox:1.37-musl"
 QUEUE_VOLUME = "queue"
 BYTES_PER_QUEUED_SPAN = 4096  # generous: about 1-2 KB on disk under the metadata policy
@@ -39,11 +43,8 @@ def helm_values(settings: dict[str, Any], config_text: str) -> dict[str, Any]:
     memory = settings["COLLECTOR_MEMORY_LIMIT_MIB"]
     values: dict[str, Any] = {
         "mode": "statefulset" if gateway else "daemonset",
-        "image": {
-            "repository": "otel/opentelemetry-collector-contrib",
-            "tag": manifest_release(),
-        },
-        "command": {"name": "otelcol-contrib"},
+        "image": {"repository": COLLECTOR_IMAGE, "tag": manifest_release()},
+        "command": {"name": COLLECTOR_COMMAND},
         # Replaces the chart's default config entirely: only the rendered one runs.
         "alternateConfig": yaml.safe_load(config_text),
         "extraEnvs": [
