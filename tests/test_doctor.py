@@ -112,6 +112,23 @@ def test_invalid_env_fails_first(collector_env: dict[str, str], tmp_path: Path) 
     assert result.returncode == 1
     assert result_of(result.stdout, ".env") == "FAIL"
     assert "OPENOBSERVE_URL: expected" in result.stdout
+    # Several bad values: the table keeps one line and says how many more there are.
+    result = doctor(
+        {**collector_env, "OPENOBSERVE_URL": "no-scheme", "CONTENT_POLICY": "x"}, tmp_path
+    )
+    assert "OPENOBSERVE_URL: expected" in fix_of(result.stdout, ".env")
+    assert "(and 1 more: render-config lists them)" in fix_of(result.stdout, ".env")
+
+
+def test_readme_sample_render_line_is_the_shipped_example() -> None:
+    """The README's sample `doctor` table shows what the render check says of .env.example."""
+    from openrouter_openobserve import doctor as doctor_mod
+
+    readme = (ROOT / "README.md").read_text()
+    sample = next(line for line in readme.splitlines() if line.startswith("render "))
+    checker = doctor_mod.Doctor(ROOT / ".env.example", Path("unused"), canary_timeout_s=1)
+    assert checker.check_env().passed
+    assert sample.split(None, 2)[2].strip() == checker.check_render().detail
 
 
 def test_render_check_fails_when_a_secret_reaches_the_config(

@@ -154,3 +154,17 @@ def test_hashing_users_makes_the_salt_required(tmp_path) -> None:
     }
     assert refs["USER_ID_HASH_SALT"]["optional"] is False
     assert refs["COLLECTOR_GATEWAY_TOKEN"]["optional"] is True
+
+
+@pytest.mark.parametrize(
+    ("env_file", "role", "kind"),
+    [("agent.env", [], "DaemonSet"), ("gateway.env", ["--role", "gateway"], "StatefulSet")],
+)
+def test_each_env_file_says_what_its_values_make(env_file: str, role: list[str], kind: str) -> None:
+    """The header of each deploy/kubernetes env file names the workload its values make and
+    every secret its config reads."""
+    values = render_values(env_file, *role)
+    header = (ROOT / "deploy" / "kubernetes" / env_file).read_text().split("\nCOLLECTOR_", 1)[0]
+    assert values["mode"] == kind.lower() and f"({kind}" in header
+    read = env_references(yaml.safe_dump(values["alternateConfig"]))
+    assert read and all(key in header for key in read), read

@@ -71,6 +71,21 @@ def test_dashboard_covers_spend_latency_tokens_errors_and_rate_limits() -> None:
     assert {panel["queries"][0]["fields"]["stream_type"] for panel in PANELS} == {"traces"}
 
 
+def readme_table(header: str) -> list[list[str]]:
+    """The rows of the README table whose header line starts with `header`."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split(header, 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in table]
+
+
+def test_readme_lists_every_panel_and_alert() -> None:
+    """The README's dashboard table names each tab and panel the dashboard has, in order, and
+    its alert table each alert."""
+    panels = [(tab["name"], p["title"]) for tab in DASHBOARD["tabs"] for p in tab["panels"]]
+    assert [tuple(row[:2]) for row in readme_table("| tab | panel |")] == panels
+    assert sorted(row[0] for row in readme_table("| alert | fires when |")) == sorted(ALERTS)
+
+
 def settings_env(emulator: OpenObserveEmulator, tmp_path: Path, **extra: str) -> Path:
     return write_env_file(tmp_path / ".env", emulator_settings(emulator, **extra))
 

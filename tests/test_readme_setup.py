@@ -164,3 +164,28 @@ def test_run_collector_says_in_one_line_what_is_missing(tmp_path: Path) -> None:
         )
         assert result.returncode == 2
         assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1
+
+
+def traced_builds(command: str) -> list[str]:
+    """The build scripts `command` (run from the checkout, every bash script traced) calls."""
+    result = subprocess.run(
+        command.split(),
+        cwd=ROOT,
+        env={**os.environ, "SHELLOPTS": "xtrace"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return re.findall(r"^\++ scripts/(build-[a-z]+)$", result.stderr, re.MULTILINE)
+
+
+def test_the_first_command_builds_only_what_the_demo_uses() -> None:
+    """The README's first command sets up the collector but not Compose, which the demo never
+    runs; the test command's setup builds both."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    first, tests = (line.split("#", 1)[0].strip() for line in block.splitlines()[:2])
+    assert first.startswith("scripts/demo") and tests.startswith("scripts/setup &&")
+    assert traced_builds("scripts/demo --help") == ["build-collector"]
+    assert traced_builds("scripts/setup") == ["build-collector", "build-compose"]

@@ -174,6 +174,35 @@ def test_invalid_value_one_line_exit_2_old_file_intact(
     assert {p.name for p in tmp_path.iterdir()} == {"collector.yaml", ".env"}
 
 
+def test_every_invalid_value_is_reported_each_on_its_line(tmp_path: Path) -> None:
+    """A file with several bad values names each one, in the schema's order, secrets hidden."""
+    change = {
+        "OPENOBSERVE_ORG": None,
+        "OPENOBSERVE_AUTH_TOKEN": "cm9vdDpwYXNz",
+        "COLLECTOR_OTLP_GRPC_PORT": "43l7",
+        "CONTENT_POLICY": "everything",
+        "OPENROUTER_APP_TITLE": "Café Bot",
+    }
+    values = {k: v for k, v in (VALID | change).items() if v is not None}
+    result, output = render(tmp_path, values)
+    assert result.exit_code == 2 and not output.exists()
+    lines = result.stderr.strip().splitlines()
+    order = [s.key for s in SETTINGS if s.key in change]
+    assert [line.split(":")[1].strip() for line in lines] == order, result.stderr
+    assert all(line.startswith("render-config: ") and " expected " in line for line in lines)
+    assert "cm9vdDpwYXNz" not in result.stderr
+
+
+def test_readme_shows_what_render_config_prints(tmp_path: Path) -> None:
+    """The README's sample of invalid values is what render-config prints for them."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("$ render-config\n", 1)[1].split("```", 1)[0]
+    shown = block.strip().splitlines()
+    change = {"OPENOBSERVE_AUTH_TOKEN": "cm9vdDpwYXNz", "CONTENT_POLICY": "none"}
+    result, _ = render(tmp_path, VALID | change)
+    assert result.stderr.strip().splitlines() == shown
+
+
 def test_bad_token_is_not_echoed(tmp_path: Path) -> None:
     bad = "Basic " + base64.b64encode(b"nocolon-TOPSECRET").decode()
     result, _ = render(tmp_path, VALID | {"OPENOBSERVE_AUTH_TOKEN": bad})

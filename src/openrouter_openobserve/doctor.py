@@ -87,7 +87,9 @@ class Doctor:
         try:
             self.settings = settings_mod.load(self.env_file)
         except settings_mod.SettingsError as error:
-            return Check(".env", False, str(error), "fix the value in .env (see .env.example)")
+            first, *more = str(error).splitlines()
+            detail = first + (f" (and {len(more)} more: render-config lists them)" if more else "")
+            return Check(".env", False, detail, "fix the value in .env (see .env.example)")
         where = self.env_file or "environment only"
         return Check(".env", True, f"valid ({where})")
 

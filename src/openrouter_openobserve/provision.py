@@ -240,8 +240,7 @@ def provision_until_done(
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"provision: {message}", err=True)
-    sys.exit(status)
+    render_config.fail(message, "provision", status)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,8 +25,8 @@ DEFAULT_OUTPUT = Path("build") / "collector.yaml"  # relative to where it runs
 # Where scripts/build-collector puts the binary, relative to the checkout it runs in.
 DEFAULT_COLLECTOR = Path("build") / "otelcol" / "otelcol-openrouter"
 
-# Secrets the template references as ${env:...} (never as values).
-COLLECTOR_SECRET_KEYS = ("OPENOBSERVE_AUTH_TOKEN", "COLLECTOR_GATEWAY_TOKEN", "USER_ID_HASH_SALT")
+# Secrets the template references as ${env:...} (never as values): the schema's collector_env.
+COLLECTOR_SECRET_KEYS = settings_mod.COLLECTOR_ENV_KEYS
 
 # Exit status for invalid input, as click uses for usage errors.
 EXIT_INVALID = 2
@@ -181,9 +181,11 @@ def collector_validate(collector: Path, config_text: str, environ: dict[str, str
     return lines[-1] if lines else f"exit status {result.returncode}"
 
 
-def fail(message: str, command: str = "render-config") -> NoReturn:
-    click.echo(f"{command}: {message}", err=True)
-    sys.exit(EXIT_INVALID)
+def fail(message: str, command: str = "render-config", status: int = EXIT_INVALID) -> NoReturn:
+    """Each line of the message (one per invalid setting) on its own line, named."""
+    for line in message.splitlines():
+        click.echo(f"{command}: {line}", err=True)
+    sys.exit(status)
 
 
 def settings_or_exit(

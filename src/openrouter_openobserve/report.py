@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import json
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -204,8 +203,7 @@ def _when(option: str, text: str, now_s: float) -> int:
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"report: {message}", err=True)
-    sys.exit(status)
+    render_config.fail(message, "report", status)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -35,6 +35,15 @@ class SettingsError(ValueError):
         self.key = key
 
 
+class InvalidSettings(SettingsError):
+    """Every invalid setting of a file at once; str() has one line per setting."""
+
+    def __init__(self, errors: list[SettingsError]) -> None:
+        ValueError.__init__(self, "\n".join(str(error) for error in errors))
+        self.key = errors[0].key
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -42,9 +51,13 @@ class Setting:
     expected: str
     parse: Callable[[str], Any]
     secret: bool = False
-    doc: str = ""
+    doc: str = ""  # .env.example's comment; its first sentence is the README table's
     # Only needed where spans are exported to OpenObserve (not on an agent with gateways).
     exporter_only: bool = False
+    # The collector process reads it as ${env:KEY}: Compose and the Helm values pass it.
+    collector_env: bool = False
+    example: str | None = None  # what .env.example sets, when not the default
+    example_commented: bool = False  # .env.example shows it as a comment (unset)
 
 
 def _fail(message: str) -> None:
@@ -269,284 +282,439 @@ def parse_allowed_attributes(value: str) -> list[str]:
 
 parse_port = bounded_int(1, 65535)
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "OPENOBSERVE_URL",
-        "http://localhost:5080",
-        "an http(s) URL: scheme, host, optional port and path prefix",
-        parse_url,
-        doc="OpenObserve base URL (the embedded compose service by default)",
+
+@dataclass(frozen=True)
+class Section:
+    """A group of settings: one heading of `.env.example` and of the README's table."""
+
+    title: str
+    settings: tuple[Setting, ...]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "OpenObserve (where the spans go)",
+        (
+            Setting(
+                "OPENOBSERVE_URL",
+                "http://localhost:5080",
+                "an http(s) URL: scheme, host, optional port and path prefix",
+                parse_url,
+                doc="OpenObserve's base URL: scheme, host, optional port and path prefix. Leave "
+                "it unset for the embedded default: `docker compose up` then sends to its own "
+                "OpenObserve service, and `scripts/demo` to a local ingest sink. Set it for "
+                "OpenObserve Cloud or your own instance.",
+                example="https://api.openobserve.ai",
+                example_commented=True,
+            ),
+            Setting(
+                "OPENOBSERVE_ORG",
+                None,
+                "an organisation id",
+                parse_org,
+                doc="Organisation id. OpenObserve creates an org other than `default` at its "
+                "first ingestion; until then its API answers 404 (`provision` waits for it).",
+                exporter_only=True,
+                example="default",
+            ),
+            Setting(
+                "OPENOBSERVE_AUTH_TOKEN",
+                None,
+                "'Basic ' + base64(email:password)",
+                parse_basic_token,
+                secret=True,
+                exporter_only=True,
+                collector_env=True,
+                doc="Ingestion credential of the collector: the word Basic, a space and "
+                "base64(email:secret), where the secret is what OpenObserve's Data sources / "
+                "Ingestion page shows (your passcode), an org ingestion token (o2oi_...), or a "
+                "password. Passcodes and o2oi_ tokens only work for ingestion. The example is "
+                "the embedded OpenObserve's root user, base64 of "
+                "root@example.com:Complexpass#123.",
+                example="Basic cm9vdEBleGFtcGxlLmNvbTpDb21wbGV4cGFzcyMxMjM=",
+            ),
+            Setting(
+                "OPENOBSERVE_API_TOKEN",
+                "",
+                "'Basic ' + base64(email:password) or nothing",
+                parse_optional_basic_token,
+                secret=True,
+                doc="API credential of `doctor`, `provision` and `report` (search, dashboards, "
+                "alerts): Basic, a space and base64(email:password) of a user of the org, or of "
+                "a service account (email:token). Empty: OPENOBSERVE_AUTH_TOKEN, which works "
+                "only when it holds a password.",
+            ),
+            Setting(
+                "OPENOBSERVE_STREAM",
+                "default",
+                "a stream name",
+                parse_stream,
+                doc="Trace stream the spans land in (lowercase letters, digits, '_' or ':').",
+            ),
+            Setting(
+                "OPENOBSERVE_INGEST_WINDOW_HOURS",
+                "5",
+                "hours",
+                bounded_int(1, 8760),
+                doc="How old a span OpenObserve still accepts, in hours: the server's "
+                "ZO_INGEST_ALLOWED_UPTO (the compose file gives the embedded OpenObserve 168). "
+                "Spans older than this on arrival are dropped by the server, so an outage "
+                "longer than this loses the oldest queued spans; `doctor` warns when the "
+                "backlog nears it.",
+                example_commented=True,
+            ),
+        ),
     ),
-    Setting(
-        "OPENOBSERVE_ORG",
-        None,
-        "an organisation id",
-        parse_org,
-        doc="organisation id",
-        exporter_only=True,
+    Section(
+        "The embedded OpenObserve (Compose only)",
+        (
+            Setting(
+                "OPENOBSERVE_ROOT_EMAIL",
+                "root@example.com",
+                "an e-mail",
+                parse_email,
+                doc="Root user of the embedded OpenObserve; OPENOBSERVE_AUTH_TOKEN must be "
+                "Basic and base64 of this e-mail and the password joined by ':'. OpenObserve "
+                "refuses to start with an e-mail it does not accept.",
+            ),
+            Setting(
+                "OPENOBSERVE_ROOT_PASSWORD",
+                "",
+                "a password",
+                parse_root_password,
+                secret=True,
+                doc="Root password of the embedded OpenObserve: 8+ characters with a lowercase "
+                "and an uppercase letter, a digit and a special character, or OpenObserve "
+                "refuses to start.",
+                example="Complexpass#123",
+            ),
+        ),
     ),
-    Setting(
-        "OPENOBSERVE_AUTH_TOKEN",
-        None,
-        "'Basic ' + base64(email:password)",
-        parse_basic_token,
-        secret=True,
-        exporter_only=True,
-        doc="ingestion credential of the collector: Basic base64(email:passcode or password, or "
-        "email:o2oi_ org token); the rendered config references it as ${env:...}",
+    Section(
+        "GenAI names",
+        (
+            Setting(
+                "GENAI_SEMCONV_NAMES",
+                "both",
+                "both, previous or latest",
+                parse_choice("both", "previous", "latest"),
+                doc="GenAI attributes the semantic conventions are renaming (cache writes: "
+                "gen_ai.usage.cache_creation.input_tokens becomes "
+                "gen_ai.usage.cache_write.input_tokens): write both, only the previous name, "
+                "or only the latest.",
+            ),
+        ),
     ),
-    Setting(
-        "OPENOBSERVE_API_TOKEN",
-        "",
-        "'Basic ' + base64(email:password) or nothing",
-        parse_optional_basic_token,
-        secret=True,
-        doc="API credential of doctor, provision and report (a user's password, or a service "
-        "account's token); empty: OPENOBSERVE_AUTH_TOKEN, which works only if it holds a password",
+    Section(
+        "Users",
+        (
+            Setting(
+                "USER_ID_HASH",
+                "false",
+                "a flag",
+                parse_bool,
+                doc="Send user ids (user.id, from OpenInference's user.id, the request's "
+                "`user`, gen_ai.user or Traceloop's association properties) as salted SHA-256 "
+                "hashes only.",
+            ),
+            Setting(
+                "USER_ID_HASH_SALT",
+                "",
+                "a token",
+                parse_token,
+                secret=True,
+                collector_env=True,
+                doc="The salt of USER_ID_HASH: 16+ letters, digits or ._~+/=- ; secret, and "
+                "stable (a new salt makes new hashes). Required when USER_ID_HASH=true.",
+            ),
+        ),
     ),
-    Setting(
-        "OPENOBSERVE_INGEST_WINDOW_HOURS",
-        "5",
-        "hours",
-        bounded_int(1, 8760),
-        doc="the server's ZO_INGEST_ALLOWED_UPTO: spans older than this are dropped on arrival; "
-        "doctor warns when the collector's backlog nears it",
+    Section(
+        "Collector",
+        (
+            Setting(
+                "COLLECTOR_BIND_ADDRESS",
+                "127.0.0.1",
+                "an IP address",
+                parse_bind_address,
+                doc="Address the OTLP receivers bind to. 127.0.0.1 keeps them private to this "
+                "host; Compose sets 0.0.0.0 inside its network. The health check, metrics and "
+                "pprof stay on 127.0.0.1 unless this is 0.0.0.0 or ::, which they follow.",
+            ),
+            Setting(
+                "COLLECTOR_OTLP_GRPC_PORT",
+                "4317",
+                "a port",
+                parse_port,
+                doc="OTLP/gRPC receiver port (apps export here).",
+            ),
+            Setting(
+                "COLLECTOR_OTLP_HTTP_PORT",
+                "4318",
+                "a port",
+                parse_port,
+                doc="OTLP/HTTP receiver port.",
+            ),
+            Setting(
+                "COLLECTOR_HEALTH_PORT",
+                "13133",
+                "a port",
+                parse_port,
+                doc="Health check port (`doctor` asks it).",
+            ),
+            Setting(
+                "COLLECTOR_METRICS_PORT",
+                "8888",
+                "a port",
+                parse_port,
+                doc="Port of the collector's own Prometheus metrics (`doctor` reads the "
+                "backlog there).",
+            ),
+            Setting(
+                "COLLECTOR_PPROF_PORT",
+                "0",
+                "a port, or 0 for off",
+                bounded_int(0, 65535),
+                doc="Go's profiler (pprof) on this port, beside the metrics, to see where the "
+                "collector spends its CPU (`go tool pprof http://127.0.0.1:PORT/debug/pprof/"
+                "profile`); 0: off.",
+            ),
+            Setting(
+                "COLLECTOR_QUEUE_DIR",
+                "build/queue",
+                "a directory",
+                parse_directory,
+                doc="Persistent sending queue, created owner-only (a relative path is from "
+                "where the collector config is rendered).",
+            ),
+            Setting(
+                "COLLECTOR_QUEUE_MAX_SPANS",
+                "200000",
+                "spans",
+                bounded_int(1000, 100_000_000),
+                doc="Capacity of the persistent queue, in spans (about 1-2 KB each on disk "
+                "under the metadata policy). When it is full, new spans are refused; queued "
+                "spans are never evicted. The derived metrics have a queue of the same "
+                "capacity, in data points.",
+            ),
+            Setting(
+                "COLLECTOR_RETRY_MAX_INTERVAL_S",
+                "30",
+                "seconds",
+                bounded_int(1, 300),
+                doc="Longest wait between export retries, in seconds. Retries never stop while "
+                "the queue holds data, so an outage is ridden out up to the queue's capacity, "
+                "and up to the server's ingest window (OPENOBSERVE_INGEST_WINDOW_HOURS) in age.",
+            ),
+            Setting(
+                "COLLECTOR_MEMORY_LIMIT_MIB",
+                "512",
+                "MiB",
+                bounded_int(64, 65536),
+                doc="Memory budget of the collector in MiB: GOMEMLIMIT, with memory_limiter "
+                "refusing data at 80% (the app's exporter retries).",
+            ),
+            Setting(
+                "COLLECTOR_LOG_LEVEL",
+                "info",
+                "a log level",
+                parse_log_level,
+                doc="Collector log level: info, warn or error (not debug: at debug level the "
+                "transform processor logs whole spans, secrets included, before they are "
+                "masked).",
+            ),
+            Setting(
+                "COLLECTOR_DEBUG_EXPORTER",
+                "false",
+                "a flag",
+                parse_bool,
+                doc="Also log one line per exported batch (span counts, never contents).",
+            ),
+            Setting(
+                "COLLECTOR_DERIVED_METRICS",
+                "true",
+                "a flag",
+                parse_bool,
+                doc="Also derive metrics from the LLM spans (requests, latency, time to first "
+                "token, tokens and spend per model and provider) and send them to "
+                "OpenObserve's metrics ingest.",
+            ),
+        ),
     ),
-    Setting(
-        "OPENOBSERVE_STREAM",
-        "default",
-        "a stream name",
-        parse_stream,
-        doc="trace stream the spans land in",
+    Section(
+        'Scaling out (README "Scaling out")',
+        (
+            Setting(
+                "COLLECTOR_ROLE",
+                "agent",
+                "a role",
+                parse_role,
+                doc="agent runs next to the app; gateway receives from agents, normalises and "
+                "exports. `render-config --role` overrides it.",
+            ),
+            Setting(
+                "COLLECTOR_GATEWAYS",
+                "",
+                "gateways",
+                parse_gateways,
+                doc="Agents only: gateways to load-balance to by trace id, "
+                "host:port[,host:port...] or dns:HOST:PORT. Empty: the agent exports to "
+                "OpenObserve itself (the single-collector setup).",
+            ),
+            Setting(
+                "COLLECTOR_GATEWAY_TOKEN",
+                "",
+                "a token",
+                parse_token,
+                secret=True,
+                collector_env=True,
+                doc="Bearer token shared by agents and gateways (16+ characters; required with "
+                "gateways).",
+            ),
+            Setting(
+                "COLLECTOR_TLS_CERT_FILE",
+                "",
+                "a file path",
+                parse_file_path,
+                doc="Gateways: TLS certificate the agents connect to (gRPC sends the token only "
+                "over TLS; scripts/make-dev-certs makes a dev CA).",
+            ),
+            Setting(
+                "COLLECTOR_TLS_KEY_FILE",
+                "",
+                "a file path",
+                parse_file_path,
+                doc="Gateways: the certificate's private key.",
+            ),
+            Setting(
+                "COLLECTOR_TLS_CA_FILE",
+                "",
+                "a file path",
+                parse_file_path,
+                doc="Agents: the CA that signed the gateways' certificates.",
+            ),
+        ),
     ),
-    Setting(
-        "COLLECTOR_BIND_ADDRESS",
-        "127.0.0.1",
-        "an IP address",
-        parse_bind_address,
-        doc="address the OTLP receivers listen on",
+    Section(
+        "Dashboards and alerts (`provision`)",
+        (
+            Setting(
+                "ALERT_DESTINATION",
+                "",
+                "an alert destination name or nothing",
+                parse_optional_name,
+                doc="Name of an existing OpenObserve alert destination (Management > Alert "
+                "Destinations) the alerts notify. Empty: `provision` creates the dashboard and "
+                "skips the alerts.",
+            ),
+            Setting(
+                "ALERT_HOURLY_COST_USD",
+                "5",
+                "USD",
+                parse_usd,
+                doc="The hourly-cost alert fires when the spend of the last hour is above this, "
+                "in USD.",
+            ),
+            Setting(
+                "ALERT_USER_HOURLY_COST_USD",
+                "1",
+                "USD",
+                parse_usd,
+                doc="The per-user alert fires when one user's spend in the last hour is above "
+                "this, in USD (user_id: see USER_ID_HASH).",
+            ),
+        ),
     ),
-    Setting("COLLECTOR_OTLP_GRPC_PORT", "4317", "a port", parse_port),
-    Setting("COLLECTOR_OTLP_HTTP_PORT", "4318", "a port", parse_port),
-    Setting("COLLECTOR_HEALTH_PORT", "13133", "a port", parse_port),
-    Setting("COLLECTOR_METRICS_PORT", "8888", "a port", parse_port),
-    Setting(
-        "COLLECTOR_PPROF_PORT",
-        "0",
-        "a port, or 0 for off",
-        bounded_int(0, 65535),
-        doc="serve Go's profiler (pprof) on this port of the monitoring address; 0: off",
+    Section(
+        "What leaves the host",
+        (
+            Setting(
+                "CONTENT_POLICY",
+                "metadata",
+                "a content policy",
+                parse_policy,
+                doc="full: prompts and completions kept (cut to CONTENT_MAX_BYTES). redacted: "
+                "kept, with personal data (e-mail addresses, card numbers) masked. metadata: "
+                "on spans of GenAI instrumentations only the attributes of an allow-list "
+                '(README "What each policy lets out") leave the host; events keep only their '
+                "names. Secrets (sk-or-... keys, bearer tokens) are masked under every policy.",
+            ),
+            Setting(
+                "CONTENT_ALLOW_ATTRIBUTES",
+                "",
+                "attribute names or prefixes ending in .*",
+                parse_allowed_attributes,
+                doc="Under metadata, more attributes of GenAI spans to keep: comma-separated "
+                "names, or prefixes ending in .* (myapp.labels.*).",
+            ),
+            Setting(
+                "CONTENT_MAX_BYTES",
+                "4096",
+                "bytes",
+                bounded_int(64, 1048576),
+                doc="Byte limit for each kept prompt or completion value.",
+            ),
+        ),
     ),
-    Setting(
-        "COLLECTOR_QUEUE_DIR",
-        "build/queue",
-        "a directory",
-        parse_directory,
-        doc="persistent sending queue (created owner-only)",
-    ),
-    Setting(
-        "COLLECTOR_QUEUE_MAX_SPANS",
-        "200000",
-        "spans",
-        bounded_int(1000, 100_000_000),
-        doc="capacity of the persistent queue; beyond it new spans are refused",
-    ),
-    Setting(
-        "COLLECTOR_RETRY_MAX_INTERVAL_S",
-        "30",
-        "seconds",
-        bounded_int(1, 300),
-        doc="longest wait between export retries (retries never stop)",
-    ),
-    Setting(
-        "COLLECTOR_MEMORY_LIMIT_MIB",
-        "512",
-        "MiB",
-        bounded_int(64, 65536),
-        doc="memory budget of the collector",
-    ),
-    Setting(
-        "COLLECTOR_ROLE",
-        "agent",
-        "a role",
-        parse_role,
-        doc="agent (next to the app) or gateway (receives from agents); --role overrides",
-    ),
-    Setting(
-        "COLLECTOR_GATEWAYS",
-        "",
-        "gateways",
-        parse_gateways,
-        doc="agents: gateway host:port list to load-balance to by trace id; empty: export directly",
-    ),
-    Setting(
-        "COLLECTOR_GATEWAY_TOKEN",
-        "",
-        "a token",
-        parse_token,
-        secret=True,
-        doc="bearer token shared by agents and gateways",
-    ),
-    Setting(
-        "COLLECTOR_TLS_CERT_FILE",
-        "",
-        "a file path",
-        parse_file_path,
-        doc="gateways: TLS certificate the agents connect to",
-    ),
-    Setting(
-        "COLLECTOR_TLS_KEY_FILE",
-        "",
-        "a file path",
-        parse_file_path,
-        doc="gateways: the certificate's private key",
-    ),
-    Setting(
-        "COLLECTOR_TLS_CA_FILE",
-        "",
-        "a file path",
-        parse_file_path,
-        doc="agents: CA that signed the gateways' certificates",
-    ),
-    Setting(
-        "COLLECTOR_DERIVED_METRICS",
-        "true",
-        "a flag",
-        parse_bool,
-        doc="also send request, latency, token and cost metrics per model and provider",
-    ),
-    Setting("COLLECTOR_LOG_LEVEL", "info", "a log level", parse_log_level),
-    Setting(
-        "COLLECTOR_DEBUG_EXPORTER",
-        "false",
-        "a flag",
-        parse_bool,
-        doc="also log a line per exported batch (counts only, never contents)",
-    ),
-    Setting(
-        "GENAI_SEMCONV_NAMES",
-        "both",
-        "both, previous or latest",
-        parse_choice("both", "previous", "latest"),
-        doc="GenAI attributes the conventions are renaming (cache writes): which names to write",
-    ),
-    Setting(
-        "USER_ID_HASH",
-        "false",
-        "a flag",
-        parse_bool,
-        doc="send user ids (user.id) as salted SHA-256 hashes, never as they are",
-    ),
-    Setting(
-        "USER_ID_HASH_SALT",
-        "",
-        "a token",
-        parse_token,
-        secret=True,
-        doc="the salt of USER_ID_HASH: keep it secret and stable, or hashes stop matching",
-    ),
-    Setting(
-        "CONTENT_POLICY",
-        "metadata",
-        "a content policy",
-        parse_policy,
-        doc="full | redacted | metadata: what of prompts and completions leaves the host",
-    ),
-    Setting(
-        "CONTENT_ALLOW_ATTRIBUTES",
-        "",
-        "attribute names or prefixes ending in .*",
-        parse_allowed_attributes,
-        doc="under metadata, attributes of GenAI spans kept besides the allow-list "
-        "(comma-separated names, or prefixes such as myapp.labels.*)",
-    ),
-    Setting(
-        "CONTENT_MAX_BYTES",
-        "4096",
-        "bytes",
-        bounded_int(64, 1048576),
-        doc="byte limit on each kept prompt or completion value",
-    ),
-    Setting(
-        "DEPLOYMENT_ENVIRONMENT",
-        "development",
-        "a name",
-        parse_name,
-        doc="deployment.environment.name added to spans that lack it",
-    ),
-    Setting(
-        "OTEL_SERVICE_NAME", "openrouter-app", "a name", parse_name, doc="the app's service name"
-    ),
-    Setting(
-        "OPENROUTER_HTTP_REFERER",
-        "",
-        "a URL or nothing",
-        parse_optional_url,
-        doc="OpenRouter app attribution: your site's URL",
-    ),
-    Setting(
-        "OPENROUTER_APP_TITLE",
-        "",
-        "a title",
-        parse_title,
-        doc="OpenRouter app attribution: your app's name",
-    ),
-    Setting(
-        "ALERT_DESTINATION",
-        "",
-        "an alert destination name or nothing",
-        parse_optional_name,
-        doc="provision: OpenObserve alert destination the alerts notify; empty: no alerts",
-    ),
-    Setting(
-        "ALERT_HOURLY_COST_USD",
-        "5",
-        "USD",
-        parse_usd,
-        doc="provision: the hourly-cost alert fires above this spend per hour",
-    ),
-    Setting(
-        "ALERT_USER_HOURLY_COST_USD",
-        "1",
-        "USD",
-        parse_usd,
-        doc="provision: the per-user alert fires when one user's spend in an hour is above this",
-    ),
-    Setting(
-        "OPENOBSERVE_ROOT_EMAIL",
-        "root@example.com",
-        "an e-mail",
-        parse_email,
-        doc="compose only: root user of the embedded OpenObserve",
-    ),
-    Setting(
-        "OPENOBSERVE_ROOT_PASSWORD",
-        "",
-        "a password",
-        parse_root_password,
-        secret=True,
-        doc="compose only: root password of the embedded OpenObserve",
-    ),
-    Setting(
-        "OPENROUTER_OFFLINE",
-        "false",
-        "a flag",
-        parse_bool,
-        doc="the example app: true talks to the bundled simulator (spans marked "
-        "openrouter.simulated), false to OpenRouter with OPENROUTER_API_KEY",
-    ),
-    Setting(
-        "OPENROUTER_API_KEY",
-        "",
-        "a key",
-        parse_openrouter_key,
-        secret=True,
-        doc="OpenRouter key of the example app (required unless OPENROUTER_OFFLINE=true)",
+    Section(
+        "The app",
+        (
+            Setting(
+                "OTEL_SERVICE_NAME",
+                "openrouter-app",
+                "a name",
+                parse_name,
+                doc="service.name of your app's spans.",
+            ),
+            Setting(
+                "DEPLOYMENT_ENVIRONMENT",
+                "development",
+                "a name",
+                parse_name,
+                doc="deployment.environment.name (the collector adds it to spans that lack it).",
+            ),
+            Setting(
+                "OPENROUTER_OFFLINE",
+                "false",
+                "a flag",
+                parse_bool,
+                doc="true: the example app talks to the bundled OpenRouter simulator, and its "
+                "spans carry the resource attribute openrouter.simulated=true (column "
+                "service_openrouter_simulated), so they never pass for real spend. Set your "
+                "key below and false to call OpenRouter.",
+                example="true",
+            ),
+            Setting(
+                "OPENROUTER_API_KEY",
+                "",
+                "a key",
+                parse_openrouter_key,
+                secret=True,
+                doc="OpenRouter key of the example app (required when OPENROUTER_OFFLINE is "
+                "false).",
+            ),
+            Setting(
+                "OPENROUTER_HTTP_REFERER",
+                "",
+                "a URL or nothing",
+                parse_optional_url,
+                doc="OpenRouter app attribution: your site's URL (HTTP-Referer).",
+            ),
+            Setting(
+                "OPENROUTER_APP_TITLE",
+                "",
+                "a title",
+                parse_title,
+                doc="OpenRouter app attribution: your app's name (X-OpenRouter-Title).",
+            ),
+        ),
     ),
 )
+SETTINGS: tuple[Setting, ...] = tuple(s for section in SECTIONS for s in section.settings)
 
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 SECRET_KEYS = tuple(s.key for s in SETTINGS if s.secret)
+COLLECTOR_ENV_KEYS = tuple(s.key for s in SETTINGS if s.collector_env)
 
 
 def read_env(env_file: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -638,8 +806,10 @@ def _shown(setting: Setting, value: str) -> str:
 
 
 def validate(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Parse every setting; raises SettingsError on the first invalid one."""
+    """Parse every setting; raises SettingsError naming each invalid one (InvalidSettings
+    when there are several), and only then checks how valid values fit together."""
     settings: dict[str, Any] = {}
+    errors: list[SettingsError] = []
     forwarding = _forwards(raw)
     for setting in SETTINGS:
         value = raw.get(setting.key)
@@ -648,12 +818,15 @@ def validate(raw: Mapping[str, str]) -> dict[str, Any]:
                 settings[setting.key] = None
                 continue
             if setting.default is None:
-                raise SettingsError(setting.key, f"{setting.expected} (required, not set)")
+                errors.append(SettingsError(setting.key, f"{setting.expected} (required, not set)"))
+                continue
             value = setting.default
         try:
             settings[setting.key] = setting.parse(value)
         except ValueError as error:
-            raise SettingsError(setting.key, str(error), _shown(setting, value)) from None
+            errors.append(SettingsError(setting.key, str(error), _shown(setting, value)))
+    if errors:
+        raise errors[0] if len(errors) == 1 else InvalidSettings(errors)
     _check_distinct_ports(settings)
     _check_gateway_token(settings)
     if settings["USER_ID_HASH"] and not settings["USER_ID_HASH_SALT"]:
