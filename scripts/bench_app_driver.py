@@ -5,7 +5,9 @@
 MODE: `bare` (the openai client alone), `guide` (OpenObserve's guide: OpenInference plus
 the SDK's OTLP/HTTP exporter straight to the backend, around the same client), `bundle` (the
 README's setup: `setup_tracing` and `openrouter_client()`, OTLP/gRPC to the local
-collector). Every client makes one HTTP request per call (no retries), as
+collector), `instrumentor` (OpenInference's instrumentor with the bundle's TraceConfig and an
+SDK provider with no span processor: spans are built and recorded, never exported; the floor
+of any setup that runs OpenInference). Every client makes one HTTP request per call (no retries), as
 `openrouter_client()` does. Prints one JSON object: per-call wall microseconds and the process
 CPU microseconds per call, export thread included.
 """
@@ -26,6 +28,15 @@ def setup(mode: str, endpoint: str, auth: str, messages: int) -> object | None:
         from openrouter_openobserve.tracing import setup_tracing
 
         return setup_tracing(service_name="bench", endpoint=endpoint)
+    if mode == "instrumentor":
+        from openinference.instrumentation.openai import OpenAIInstrumentor
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from openrouter_openobserve.tracing import trace_config
+
+        provider = TracerProvider()
+        OpenAIInstrumentor().instrument(tracer_provider=provider, config=trace_config())
+        return provider
     from openinference.instrumentation.openai import OpenAIInstrumentor
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -44,7 +55,7 @@ def setup(mode: str, endpoint: str, auth: str, messages: int) -> object | None:
 
 
 @click.command()
-@click.argument("mode", type=click.Choice(["bare", "guide", "bundle"]))
+@click.argument("mode", type=click.Choice(["bare", "guide", "bundle", "instrumentor"]))
 @click.option("--calls", default=300, show_default=True)
 @click.option("--warmup", default=30, show_default=True)
 @click.option("--messages", default=2, show_default=True, help="Messages per conversation.")
