@@ -356,8 +356,8 @@ def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
     pipelines = config["service"]["pipelines"]
     assert "signal_to_metrics/llm" in pipelines["traces"]["exporters"]
     assert pipelines["metrics"] == {
-        "receivers": ["signal_to_metrics/llm"],
-        "processors": ["memory_limiter"],
+        "receivers": ["otlp", "signal_to_metrics/llm"],  # the app's metrics, and the derived
+        "processors": ["memory_limiter", "resource/environment"],
         "exporters": ["otlp_http/openobserve_metrics"],
     }
     metrics_exporter = config["exporters"]["otlp_http/openobserve_metrics"]
@@ -367,7 +367,8 @@ def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
 
     result, output = render(tmp_path, {**VALID, "COLLECTOR_DERIVED_METRICS": "false"})
     config = yaml.safe_load(output.read_text())
-    assert "connectors" not in config and "metrics" not in config["service"]["pipelines"]
+    assert "connectors" not in config
+    assert config["service"]["pipelines"]["metrics"]["receivers"] == ["otlp"]
 
     agent = {
         **VALID,
@@ -377,6 +378,37 @@ def test_metrics_are_derived_where_spans_are_exported(tmp_path: Path) -> None:
     }
     result, output = render(tmp_path, agent)  # the gateways derive them, once per span
     assert "connectors" not in yaml.safe_load(output.read_text())
+
+
+def test_logs_and_metrics_go_where_spans_go(tmp_path: Path) -> None:
+    """The app's log records and metrics: to OpenObserve's logs (in OPENOBSERVE_LOGS_STREAM)
+    and metrics ingest, or from a forwarding agent to the gateways, each with a disk queue;
+    the collector pushes its own metrics into its OTLP/HTTP receiver."""
+    result, output = render(tmp_path, {**VALID, "OPENOBSERVE_LOGS_STREAM": "app_logs"})
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load(output.read_text())
+    logs = config["exporters"]["otlp_http/openobserve_logs"]
+    assert logs["endpoint"] == "https://observe.example.com/o2/api/acme"
+    assert logs["headers"]["stream-name"] == "app_logs"
+    assert logs["sending_queue"]["storage"] == "file_storage/queue"
+    assert config["service"]["pipelines"]["logs"]["exporters"] == ["otlp_http/openobserve_logs"]
+    (reader,) = [r for r in config["service"]["telemetry"]["metrics"]["readers"] if "periodic" in r]
+    assert reader["periodic"]["exporter"]["otlp"]["endpoint"] == "http://127.0.0.1:4318/v1/metrics"
+
+    agent = {
+        **VALID,
+        "COLLECTOR_GATEWAYS": "gw-1:4317",
+        "COLLECTOR_GATEWAY_TOKEN": "a-long-shared-token",
+        "COLLECTOR_TLS_CA_FILE": "/certs/ca.pem",
+    }
+    result, output = render(tmp_path, agent)
+    config = yaml.safe_load(output.read_text())
+    pipelines = config["service"]["pipelines"]
+    assert pipelines["logs"]["exporters"] == ["loadbalancing/gateways"]
+    assert pipelines["metrics"]["exporters"] == ["loadbalancing/gateways_metrics"]
+    metrics = config["exporters"]["loadbalancing/gateways_metrics"]
+    assert metrics["routing_key"] == "service"
+    assert metrics["sending_queue"]["storage"] == "file_storage/queue"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ values pass to the collector is exactly what its configs read."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from dotenv import dotenv_values
@@ -76,3 +78,13 @@ def test_helm_values_pass_exactly_the_collector_env_keys() -> None:
         e["name"] for e in values["extraEnvs"] if "secretKeyRef" in e.get("valueFrom", {})
     }
     assert secret_refs == set(settings.COLLECTOR_ENV_KEYS)
+
+
+def test_readme_prose_gives_each_setting_its_schema_default() -> None:
+    """Wherever the README's prose writes "`KEY` (default X)", X is the schema's default."""
+    readme = settings_surfaces.README.read_text()
+    quoted = re.findall(r"`([A-Z][A-Z0-9_]+)` \(default ([^);]+)[);]", readme)
+    defaults = {s.key: s.default for s in settings.SETTINGS}
+    assert quoted, "the README quotes no default"
+    for key, value in quoted:
+        assert defaults[key] == value, key

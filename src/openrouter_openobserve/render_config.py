@@ -111,6 +111,12 @@ def template_context(settings: dict[str, Any]) -> dict[str, Any]:
         "derives_metrics": not forwards and settings["COLLECTOR_DERIVED_METRICS"],
         "uses_gateway_token": forwards or settings["COLLECTOR_ROLE"] == "gateway",
         "gateway_dns": _dns_gateway(settings["COLLECTOR_GATEWAYS"]),
+        # The collector's own metrics go into its own OTLP/HTTP receiver, then the pipeline.
+        "self_telemetry_endpoint": "http://"
+        + listen_endpoint(client_address(bind), settings["COLLECTOR_OTLP_HTTP_PORT"])
+        + "/v1/metrics",
+        # A GenAI log event keeps its event name besides the span allow-list.
+        "log_metadata_names": [*allowed_names, "event.name"],
     }
 
 

@@ -352,6 +352,14 @@ SECTIONS: tuple[Section, ...] = (
                 doc="Trace stream the spans land in (lowercase letters, digits, '_' or ':').",
             ),
             Setting(
+                "OPENOBSERVE_LOGS_STREAM",
+                "default",
+                "a stream name",
+                parse_stream,
+                doc="Log stream the app's log records land in (lowercase letters, digits, '_' "
+                "or ':'); metrics land in one stream per metric name.",
+            ),
+            Setting(
                 "OPENOBSERVE_INGEST_WINDOW_HOURS",
                 "5",
                 "hours",

@@ -30,6 +30,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -46,6 +47,7 @@ from openrouter_openobserve.testing.openobserve_management import (
 
 INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/(?:v1/)?traces$")
 METRICS_INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/v1/metrics$")
+LOGS_INGEST_PATH = re.compile(r"^/api/(?P<org>[^/]+)/v1/logs$")
 SEARCH_PATH = re.compile(r"^/api/(?P<org>[^/]+)/_search$")
 DASHBOARDS_PATH = re.compile(r"^/api/(?P<org>[^/]+)/dashboards(?:/(?P<id>[^/]+))?$")
 ALERTS_PATH = re.compile(r"^/api/v2/(?P<org>[^/]+)/alerts(?:/(?P<id>[^/]+))?$")
@@ -356,11 +358,20 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
     return parse_otlp(body, content_type, ExportTraceServiceRequest(), _hex_ids_to_base64)
 
 
-def encode_response(content_type: str, rejected_spans: int = 0) -> tuple[bytes, str]:
-    """The OTLP answer, with a partial success when spans were rejected (`format_response`)."""
-    response = ExportTraceServiceResponse()
-    if rejected_spans:
-        response.partial_success.rejected_spans = rejected_spans
+def encode_response(
+    content_type: str, rejected: int = 0, signal: str = "traces"
+) -> tuple[bytes, str]:
+    """The OTLP answer, with a partial success when spans (`format_response`) or log records
+    (logs/otlp.rs `handle_request`) were rejected."""
+    response: Any
+    if signal == "logs":
+        response = ExportLogsServiceResponse()
+        if rejected:
+            response.partial_success.rejected_log_records = rejected
+    else:
+        response = ExportTraceServiceResponse()
+        if rejected:
+            response.partial_success.rejected_spans = rejected
     if content_type.startswith("application/json"):
         return json_format.MessageToJson(response).encode(), "application/json"
     return response.SerializeToString(), "application/x-protobuf"
@@ -428,6 +439,7 @@ class OpenObserveEmulator:
         self._lock = threading.Lock()
         self._streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self._metric_streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self._log_streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.management = Management(has_data=self.stream_exists)
         self._faults: list[Fault] = []
         self.requests: list[RequestLog] = []
@@ -518,6 +530,15 @@ class OpenObserveEmulator:
         """The rows of metric stream `stream` (e.g. `gen_ai_client_operation_duration_sum`)."""
         return self._rows_of(self._metric_streams, stream, org)
 
+    def log_rows(self, stream: str = "default", org: str | None = None) -> list[dict[str, Any]]:
+        """The rows of log stream `stream`."""
+        return self._rows_of(self._log_streams, stream, org)
+
+    def _of_type(self, stream_type: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        return {"metrics": self._metric_streams, "logs": self._log_streams}.get(
+            stream_type, self._streams
+        )
+
     def _rows_of(
         self, streams: dict[tuple[str, str], list[dict[str, Any]]], stream: str, org: str | None
     ) -> list[dict[str, Any]]:
@@ -537,6 +558,7 @@ class OpenObserveEmulator:
         with self._lock:
             self._streams.clear()
             self._metric_streams.clear()
+            self._log_streams.clear()
             self.requests.clear()
 
     # request handling (called from handler threads)
@@ -559,7 +581,7 @@ class OpenObserveEmulator:
                 self.orgs.add(org)
 
     def stream_exists(self, org: str, stream: str, stream_type: str = "traces") -> bool:
-        streams = self._metric_streams if stream_type == "metrics" else self._streams
+        streams = self._of_type(stream_type)
         with self._lock:
             return bool(streams.get((org, stream)))
 
@@ -576,6 +598,12 @@ class OpenObserveEmulator:
             self._streams[(org, stream)].extend(rows)
         return stream
 
+    def ingest_logs(self, org: str, stream_header: str | None, rows: list[dict[str, Any]]) -> str:
+        stream = normalise_stream_name(stream_header)
+        with self._lock:
+            self._log_streams[(org, stream)].extend(rows)
+        return stream
+
     def ingest_metrics(self, org: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
         with self._lock:
             for stream, row in rows:
@@ -585,7 +613,7 @@ class OpenObserveEmulator:
         """`GET /api/{org}/streams/{stream}/schema`: every column the stream's rows have."""
         from openrouter_openobserve.testing.openobserve_search import arrow_type_name, stream_table
 
-        streams = self._metric_streams if stream_type == "metrics" else self._streams
+        streams = self._of_type(stream_type)
         with self._lock:
             rows = list(streams.get((org, stream), []))
         if not rows:
@@ -613,7 +641,7 @@ class OpenObserveEmulator:
     ) -> dict[str, Any]:
         from openrouter_openobserve.testing.openobserve_search import run_sql
 
-        streams = self._metric_streams if stream_type == "metrics" else self._streams
+        streams = self._of_type(stream_type)
         with self._lock:
             tables = {
                 stream: list(rows) for (row_org, stream), rows in streams.items() if row_org == org
@@ -659,6 +687,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 self._ingest(match["org"], body, "traces")
             elif match := METRICS_INGEST_PATH.match(path):
                 self._ingest(match["org"], body, "metrics")
+            elif match := LOGS_INGEST_PATH.match(path):
+                self._ingest(match["org"], body, "logs")
             elif path == "/_emulator/fail":  # benchmarks: inject a fault from outside
                 fault = json.loads(body)
                 emulator.fail(int(fault["status"]), seconds=fault.get("seconds"))
@@ -694,6 +724,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 rejected = 0
                 if signal == "metrics":
                     stored_in, count = self._ingest_metrics(org, raw, content_type)
+                elif signal == "logs":
+                    stored_in, count, rejected = self._ingest_logs(org, stream, raw, content_type)
                 else:
                     stored_in, count, rejected = self._ingest_spans(org, stream, raw, content_type)
             except IngestError as error:
@@ -704,7 +736,7 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                     self._answer(error.status, {"code": error.status, "message": str(error)})
                 return
             emulator.log(RequestLog(self.path, 200, stored_in, count, rejected=rejected))
-            payload, media_type = encode_response(content_type, rejected)
+            payload, media_type = encode_response(content_type, rejected, signal)
             self._send(200, payload, media_type)
 
         def _ingest_spans(
@@ -723,6 +755,17 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                     normalise_stream_name(stream),
                 )
             return emulator.ingest(org, stream, rows), len(rows), rejected
+
+        def _ingest_logs(
+            self, org: str, stream: str | None, raw: bytes, content_type: str
+        ) -> tuple[str, int, int]:
+            from openrouter_openobserve.testing.openobserve_logs import (
+                log_rows,
+                parse_logs_request,
+            )
+
+            rows, failed = log_rows(parse_logs_request(raw, content_type), emulator.ingest_window)
+            return emulator.ingest_logs(org, stream, rows), len(rows), failed
 
         def _ingest_metrics(self, org: str, raw: bytes, content_type: str) -> tuple[str, int]:
             from openrouter_openobserve.testing.openobserve_metrics import (
