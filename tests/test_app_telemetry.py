@@ -5,11 +5,13 @@ events among its log records follow CONTENT_POLICY as spans do."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from openrouter_openobserve.content_policy import REMOVED_COUNT
+from openrouter_openobserve.provision import desired_alerts
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, flatten_key
 from tests.harness import Collector, run_test_app, wait_for
 from tests.telemetry_app import LOG_LINE, METRIC, PROMPT, SERVICE
@@ -105,3 +107,52 @@ def test_logs_and_metrics_queued_through_an_outage_arrive_once(
         r for r in emulator.requests if r.status == 503 and r.path.endswith(("/logs", "/metrics"))
     ]
     assert refused, "the backend never refused a log or metric export"
+
+
+def backlog_alert_rows(emulator: OpenObserveEmulator, org: str) -> list[dict[str, Any]]:
+    """What the provisioned backlog alert's query returns over its period, ending now."""
+    settings = {"OPENOBSERVE_STREAM": "default", "ALERT_DESTINATION": "oncall"}
+    settings |= {"ALERT_HOURLY_COST_USD": "5", "ALERT_USER_HOURLY_COST_USD": "1"}
+    settings |= {"ALERT_BACKLOG_ITEMS": "50"}  # the load below queues about 160 spans
+    (alert,) = [a for a in desired_alerts(settings) if a["name"] == "openrouter_pipeline_backlog"]
+    now = int(time.time() * 1e6)
+    period_us = alert["trigger_condition"]["period"] * 60 * 1_000_000
+    query = {"sql": alert["query_condition"]["sql"], "start_time": now - period_us, "end_time": now}
+    return emulator.search(org, query, "metrics")["hits"]
+
+
+def spans_backlog(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in rows if row["exporter"] == "otlp_http/openobserve"]
+
+
+def test_a_growing_backlog_reaches_openobserve_and_fires_the_alert(
+    emulator: OpenObserveEmulator, start_collector: Any, collector_env: dict[str, str]
+) -> None:
+    """OpenObserve refuses spans for a while (its metrics ingest still answers): the collector's
+    own queue reports show the spans' backlog growing, the backlog alert's query returns that
+    exporter, and once the backlog has drained it returns nothing."""
+    collector = start_collector({**collector_env, "COLLECTOR_TELEMETRY_INTERVAL_S": "1"})
+    org = collector.env["OPENOBSERVE_ORG"]
+    emulator.fail(503, seconds=12, signal="traces")
+    load = run_test_app(
+        "load_app", ["--rate", "20", "--seconds", "8"], collector.otlp_grpc_endpoint
+    )
+    # The spans' exporter; the metrics' own queue holds a batch of these 1 s reports too.
+    (row,) = wait_for(
+        lambda: spans_backlog(backlog_alert_rows(emulator, org)), what="the backlog alert firing"
+    )
+    assert row["backlog"] > max(50, row["backlog_before"])
+    spans = wait_for(
+        lambda: (
+            len(emulator.rows(collector.env["OPENOBSERVE_STREAM"])) >= len(load["span_ids"])
+            and emulator.rows(collector.env["OPENOBSERVE_STREAM"])
+        ),
+        timeout_s=60,
+        what="every queued span, after the refusals",
+    )
+    assert {row["span_id"] for row in spans} >= set(load["span_ids"])
+    wait_for(
+        lambda: not spans_backlog(backlog_alert_rows(emulator, org)),
+        timeout_s=30,
+        what="the alert to clear",
+    )

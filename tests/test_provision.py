@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -39,14 +40,31 @@ ALERTS = {alert["name"]: alert for alert in provision.load_json(provision.ALERTS
 HOUR_US = 3600 * 1_000_000
 
 
+# The columns of the collector's own metric rows (otelcol_*), as the emulator stores the
+# points a real collector pushes (openobserve_metrics).
+SELF_METRIC_COLUMNS = {
+    "_timestamp": pa.int64(),
+    "value": pa.float64(),
+    **{name: pa.string() for name in ("service_name", "service_instance_id", "exporter")},
+    **{name: pa.string() for name in ("receiver", "transport", "data_type", "__name__")},
+}
+
+
 def test_every_panel_and_alert_query_runs_on_contract_columns_only() -> None:
-    queries = [q["query"] for panel in PANELS for q in panel["queries"]]
-    queries += [alert["query_condition"]["sql"] for alert in ALERTS.values()]
+    queries = [(q["query"], q["fields"]) for panel in PANELS for q in panel["queries"]]
+    queries += [
+        (alert["query_condition"]["sql"], {"stream": alert["stream_name"], **alert})
+        for alert in ALERTS.values()
+    ]
     assert len(queries) == len(PANELS) + len(ALERTS)
-    for sql in queries:
+    for sql, fields in queries:
         # Planned by DataFusion (OpenObserve's engine) over a stream with exactly the
         # documented columns: a typo or an undocumented column fails here.
-        check_sql(sql, contract_schema(), "default")
+        if fields["stream_type"] == "traces":
+            check_sql(sql, contract_schema(), "default")
+        else:
+            assert fields["stream"].startswith("otelcol_"), fields["stream"]
+            check_sql(sql, SELF_METRIC_COLUMNS, fields["stream"])
 
 
 def test_a_query_outside_the_contract_is_caught() -> None:
@@ -68,7 +86,10 @@ def test_dashboard_covers_spend_latency_tokens_errors_and_rate_limits() -> None:
         "top expensive requests",
     ):
         assert topic in titles
-    assert {panel["queries"][0]["fields"]["stream_type"] for panel in PANELS} == {"traces"}
+    assert {panel["queries"][0]["fields"]["stream_type"] for panel in PANELS} == {
+        "traces",
+        "metrics",
+    }
 
 
 def readme_table(header: str) -> list[list[str]]:
@@ -95,7 +116,8 @@ def run(command: Any, env_file: Path, *args: str) -> Any:
 
 
 def ingest_one_span(emulator: OpenObserveEmulator, org: str, stream: str) -> None:
-    """One span, ingested as the collector would: it creates the org and the stream."""
+    """One span, ingested as the collector would: it creates the org and the stream; and one
+    report of the collector's queue size, which creates the metric stream of its alert."""
     request = ExportTraceServiceRequest()
     span = request.resource_spans.add().scope_spans.add().spans.add()
     span.trace_id, span.span_id = bytes(range(16)), bytes(range(8))
@@ -103,6 +125,8 @@ def ingest_one_span(emulator: OpenObserveEmulator, org: str, stream: str) -> Non
     path = f"/api/{org}/v1/traces"
     body = request.SerializeToString()
     assert post(emulator, body, path=path, stream=stream, auth=emulator.ingest_token)[0] == 200
+    point = {"_timestamp": span.start_time_unix_nano // 1000, "exporter": "otlp_http", "value": 0.0}
+    emulator.ingest_metrics(org, [("otelcol_exporter_queue_size", point)])
 
 
 @pytest.fixture
@@ -155,12 +179,15 @@ def test_provisioned_queries_read_the_configured_stream(
     for tab in dashboard["content"]["tabs"]:
         for panel in tab["panels"]:
             query = panel["queries"][0]
-            assert 'FROM "llm_traces"' in query["query"] and '"default"' not in query["query"]
-            assert query["fields"]["stream"] == "llm_traces"
+            # Span queries read OPENOBSERVE_STREAM; a metric has a stream of its own name.
+            stream = query["fields"]["stream"]
+            assert stream == "llm_traces" or query["fields"]["stream_type"] == "metrics"
+            assert f'FROM "{stream}"' in query["query"] and '"default"' not in query["query"]
     for alert in stored["alerts"].values():
-        assert alert["stream_name"] == "llm_traces"
+        stream = alert["stream_name"]
+        assert stream == "llm_traces" or alert["stream_type"] == "metrics"
         assert alert["destinations"] == ["oncall"]
-        assert 'FROM "llm_traces"' in alert["query_condition"]["sql"]
+        assert f'FROM "{stream}"' in alert["query_condition"]["sql"]
 
 
 def test_a_changed_threshold_updates_only_that_alert(
@@ -257,7 +284,12 @@ def test_a_first_run_provisions_the_alerts_once_the_first_spans_land(
     destination too, the stream not yet. The dashboard goes in at once, the alerts when the
     collector's first spans have landed; no manual step."""
     emulator.management.create_destination("default", {"name": "oncall", "url": "http://x/"})
-    env = emulator_settings(emulator, OPENOBSERVE_ORG="default", ALERT_DESTINATION="oncall")
+    env = emulator_settings(
+        emulator,
+        OPENOBSERVE_ORG="default",
+        ALERT_DESTINATION="oncall",
+        COLLECTOR_TELEMETRY_INTERVAL_S="1",
+    )
     env_file = write_env_file(tmp_path / ".env", env)
     command = [str(Path(sys.executable).parent / "provision"), "--env-file", str(env_file)]
     with subprocess.Popen(
@@ -327,6 +359,7 @@ def fires(emulator: OpenObserveEmulator, name: str, **settings: str) -> list[dic
     values = {"OPENOBSERVE_STREAM": "llm", "ALERT_DESTINATION": "oncall", **settings}
     values.setdefault("ALERT_HOURLY_COST_USD", "5")
     values.setdefault("ALERT_USER_HOURLY_COST_USD", "1")
+    values.setdefault("ALERT_BACKLOG_ITEMS", "10000")
     (alert,) = [a for a in provision.desired_alerts(values) if a["name"] == name]
     now = int(time.time() * 1e6)
     period_us = alert["trigger_condition"]["period"] * 60 * 1_000_000

@@ -37,6 +37,7 @@ SHIPPED_STREAM = "default"  # the stream the shipped JSON queries
 THRESHOLD_SETTINGS = {
     "openrouter_hourly_cost": "ALERT_HOURLY_COST_USD",
     "openrouter_user_hourly_cost": "ALERT_USER_HOURLY_COST_USD",
+    "openrouter_pipeline_backlog": "ALERT_BACKLOG_ITEMS",
 }
 TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
 EXIT_FAILED, EXIT_INVALID, EXIT_DEFERRED = 1, 2, 3
@@ -85,6 +86,8 @@ def desired_dashboards(stream: str) -> list[dict[str, Any]]:
         for tab in dashboard["tabs"]:
             for panel in tab["panels"]:
                 for query in panel["queries"]:
+                    if query["fields"]["stream_type"] != "traces":
+                        continue  # a metric stream has the metric's name, whatever the setting
                     query["query"] = retarget(query["query"], stream)
                     query["fields"]["stream"] = stream
     return dashboards
@@ -94,11 +97,12 @@ def desired_alerts(settings: dict[str, Any]) -> list[dict[str, Any]]:
     alerts = load_json(ALERTS_DIR)
     for alert in alerts:
         condition = alert["query_condition"]
-        condition["sql"] = retarget(condition["sql"], settings["OPENOBSERVE_STREAM"])
+        if alert["stream_type"] == "traces":
+            condition["sql"] = retarget(condition["sql"], settings["OPENOBSERVE_STREAM"])
+            alert["stream_name"] = settings["OPENOBSERVE_STREAM"]
         key = THRESHOLD_SETTINGS.get(alert["name"])
         if key is not None:
             condition["sql"] = TRAILING_THRESHOLD.sub(f"> {settings[key]}", condition["sql"])
-        alert["stream_name"] = settings["OPENOBSERVE_STREAM"]
         alert["destinations"] = [settings["ALERT_DESTINATION"]]
     return alerts
 

@@ -523,6 +523,14 @@ SECTIONS: tuple[Section, ...] = (
                 "refusing data at 80% (the app's exporter retries).",
             ),
             Setting(
+                "COLLECTOR_TELEMETRY_INTERVAL_S",
+                "30",
+                "seconds",
+                bounded_int(1, 3600),
+                doc="How often the collector reports its own metrics (queue size and capacity, "
+                "refused and failed items) into its pipeline, on to OpenObserve.",
+            ),
+            Setting(
                 "COLLECTOR_LOG_LEVEL",
                 "info",
                 "a log level",
@@ -622,6 +630,15 @@ SECTIONS: tuple[Section, ...] = (
                 parse_usd,
                 doc="The hourly-cost alert fires when the spend of the last hour is above this, "
                 "in USD.",
+            ),
+            Setting(
+                "ALERT_BACKLOG_ITEMS",
+                "10000",
+                "items",
+                bounded_int(1, 100_000_000),
+                doc="The backlog alert fires when an exporter's queue grew over the last 15 "
+                "minutes and holds more than this many items (a healthy queue holds about one "
+                "batch, up to 5000).",
             ),
             Setting(
                 "ALERT_USER_HOURLY_COST_USD",

@@ -388,11 +388,15 @@ class Fault:
     delay_s: float = 0.0
     until: float | None = None
     remaining: int | None = None
+    signal: str | None = None  # traces, metrics or logs; None: every ingest request
 
     def active(self, now: float) -> bool:
         if self.until is not None and now >= self.until:
             return False
         return self.remaining is None or self.remaining > 0
+
+    def applies_to(self, signal: str) -> bool:
+        return self.signal is None or self.signal == signal
 
 
 @dataclass
@@ -493,11 +497,18 @@ class OpenObserveEmulator:
         self.stop()
 
     # fault injection
-    def fail(self, status: int, seconds: float | None = None, count: int | None = None) -> None:
-        """Answer `status` to ingest requests for `seconds`, or `count` times, or until cleared."""
+    def fail(
+        self,
+        status: int,
+        seconds: float | None = None,
+        count: int | None = None,
+        signal: str | None = None,
+    ) -> None:
+        """Answer `status` to ingest requests (of `signal` only, if given) for `seconds`, or
+        `count` times, or until cleared. A test device, not OpenObserve's."""
         until = None if seconds is None else time.monotonic() + seconds
         with self._lock:
-            self._faults.append(Fault(status=status, until=until, remaining=count))
+            self._faults.append(Fault(status=status, until=until, remaining=count, signal=signal))
 
     def slow(self, delay_s: float, seconds: float | None = None) -> None:
         """Delay every ingest request by `delay_s` (for `seconds`, or until cleared)."""
@@ -509,12 +520,14 @@ class OpenObserveEmulator:
         with self._lock:
             self._faults.clear()
 
-    def _take_fault(self) -> tuple[int | None, float]:
+    def _take_fault(self, signal: str) -> tuple[int | None, float]:
         now = time.monotonic()
         status, delay = None, 0.0
         with self._lock:
             self._faults = [f for f in self._faults if f.active(now)]
             for fault in self._faults:
+                if not fault.applies_to(signal):
+                    continue
                 delay = max(delay, fault.delay_s)
                 if fault.status is not None and status is None:
                     status = fault.status
@@ -702,7 +715,7 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
         def _ingest(self, org: str, body: bytes, signal: str) -> None:
-            status, delay = emulator._take_fault()
+            status, delay = emulator._take_fault(signal)
             if delay:
                 time.sleep(delay)
             stream = self.headers.get("stream-name")
