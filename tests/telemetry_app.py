@@ -7,9 +7,10 @@ OpenTelemetry's GenAI instrumentation of the OpenAI client with content captured
 
     python -m tests.telemetry_app
 
-It logs `LOG_LINE` through Python's logging, adds 3 to the counter `METRIC`, makes one chat
-call to the OpenRouter simulator with `PROMPT`, flushes every provider and prints JSON: what
-the simulator answered and every export error the SDK logged (there should be none).
+It logs `LOG_LINE`, and `KEY_LINE` with the key in an attribute too, through Python's
+logging, adds 3 to the counter `METRIC`, makes one chat call to the OpenRouter simulator with
+`PROMPT`, shuts every provider down (which exports what is pending) and prints JSON: what the
+simulator answered and every export error the SDK logged (there should be none).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import logging
 import os
 
 LOG_LINE = "order 1234 placed by the shop"
+# A log line that quotes a credential, in its body and an attribute.
+KEY = "sk-or-v1-" + "0123456789abcdef" * 4
+KEY_LINE = f"retrying with key {KEY}"
 METRIC = "shop.orders"
 PROMPT = "PROMPT-SENTINEL-7d3a"
 SERVICE = "telemetry-app"
@@ -78,6 +82,7 @@ def main() -> None:
     )
 
     logging.getLogger("shop").warning(LOG_LINE)
+    logging.getLogger("shop").error(KEY_LINE, extra={"shop.api_key": KEY})
     metrics.get_meter("shop").create_counter(METRIC).add(3, {"shop.region": "eu"})
     simulator = OpenRouterSimulator().start()
     try:

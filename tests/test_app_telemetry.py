@@ -14,7 +14,7 @@ from openrouter_openobserve.content_policy import REMOVED_COUNT
 from openrouter_openobserve.provision import desired_alerts
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, flatten_key
 from tests.harness import Collector, run_test_app, wait_for
-from tests.telemetry_app import LOG_LINE, METRIC, PROMPT, SERVICE
+from tests.telemetry_app import KEY, LOG_LINE, METRIC, PROMPT, SERVICE
 
 METRIC_STREAM = flatten_key(METRIC)
 
@@ -53,6 +53,10 @@ def test_a_zero_code_app_logs_no_export_error_and_its_log_and_metric_land(
     points = wait_for(lambda: emulator.metric_rows(METRIC_STREAM), what=f"the {METRIC} metric")
     assert [point["value"] for point in points] == [3.0]
     assert points[0]["shop_region"] == "eu" and points[0]["service_name"] == SERVICE
+    # A credential in a log line is masked, in the body and in the attribute, by any policy.
+    (keyed,) = [row for row in app_logs(emulator, 2) if row["severity"] == "ERROR"]
+    assert KEY not in json.dumps(keyed)
+    assert keyed["body"] == "retrying with key sk-or-***" and keyed["shop_api_key"] == "sk-or-***"
     # ...next to its LLM span, whose answer the app saw.
     spans = wait_for(
         lambda: [

@@ -19,9 +19,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
 from openrouter_openobserve.collector_process import Collector, collector_metric
-from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
+from openrouter_openobserve.testing.openobserve_emulator import (
+    OpenObserveEmulator,
+    flatten_key,
+    kv,
+)
 from tests.harness import run_test_app, wait_for
 from tests.privacy_app import SENTINELS
+from tests.telemetry_app import LOG_LINE, METRIC
 
 TOKEN = "agents-and-gateways-share-this-token"
 SPANS_PER_TRACE = 4
@@ -216,3 +221,43 @@ def test_under_metadata_content_never_leaves_the_agents_host(
     calls = [r for r in rows if r.get("gen_ai_provider_name") == "openrouter"]
     assert len(calls) == requests
     assert {r["openrouter_cost_status"] for r in calls} == {"reported"}
+
+
+def test_an_apps_logs_and_metrics_cross_agent_and_gateways(
+    emulator: OpenObserveEmulator, start_collector: Callable[..., Collector], certs: Path
+) -> None:
+    """The app's log lines and metrics go agent -> gateways -> OpenObserve like its spans
+    (logs by trace id, metrics by service), and each gateway reports its own health."""
+    topology = Topology(emulator, start_collector, certs, {"COLLECTOR_TELEMETRY_INTERVAL_S": "1"})
+    agent = topology.agents[0]
+    run_test_app("telemetry_app", [], agent.otlp_grpc_endpoint)
+    emulator = topology.emulator
+    lines = wait_for(
+        lambda: [r for r in emulator.log_rows("default", org="acme") if r.get("body") == LOG_LINE],
+        timeout_s=30,
+        what="the app's log line through the gateways",
+    )
+    assert len(lines) == 1
+    points = wait_for(
+        lambda: emulator.metric_rows(flatten_key(METRIC), org="acme"),
+        timeout_s=30,
+        what="the app's metric through the gateways",
+    )
+    assert [point["value"] for point in points] == [3.0]
+    # Only gateways export with otlp_http/openobserve: both report their queue themselves.
+    reporters = wait_for(
+        lambda: (
+            len(
+                ids := {
+                    row["service_instance_id"]
+                    for row in emulator.metric_rows("otelcol_exporter_queue_size", org="acme")
+                    if row["exporter"] == "otlp_http/openobserve"
+                }
+            )
+            == 2
+            and ids
+        ),
+        timeout_s=30,
+        what="both gateways' own queue reports",
+    )
+    assert len(reporters) == 2
