@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import click
 from dotenv import load_dotenv
 from openai import OpenAI, OpenAIError
 
+from app.telemetry import export_logs_and_metrics
 from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
 from openrouter_openobserve.table import format_table
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
@@ -34,6 +36,9 @@ class CallResult:
 
 # Spans of calls answered by the simulator say so: they must never pass for real spend.
 SIMULATED = {"openrouter.simulated": True}
+# The app's own log lines and its answers counter, exported beside its spans.
+log = logging.getLogger("app")
+answers: Any = None
 
 
 def _offline(flag: bool) -> bool:
@@ -44,13 +49,16 @@ def _offline(flag: bool) -> bool:
 def _traced_client(offline: bool) -> OpenAI:
     """Tracing, then OpenRouter; or, offline, the bundled simulator (the one at
     OPENROUTER_SIMULATOR_URL, else one started in this process), its spans marked."""
+    global answers
     try:
         if offline:
             setup_tracing(resource_attributes=SIMULATED)
+            _, answers = export_logs_and_metrics()
             simulator_url = os.environ.get("OPENROUTER_SIMULATOR_URL")
             base_url = simulator_url or OpenRouterSimulator().start().base_url
             return openrouter_client(api_key=OFFLINE_API_KEY, base_url=base_url)
         setup_tracing()
+        _, answers = export_logs_and_metrics()
         return openrouter_client()
     except ValueError as error:
         raise click.ClickException(
@@ -143,11 +151,17 @@ def compare(prompt: str, models: str, offline: bool, every: float | None) -> Non
 
 
 def _call_or_error(client: OpenAI, model: str, prompt: str) -> CallResult:
-    """One model's row; a failing model must not hide the others."""
+    """One model's row; a failing model must not hide the others. Each answer is also a log
+    line and a count of the app's own."""
     try:
-        return _call(client, model, prompt)[1]
+        result = _call(client, model, prompt)[1]
+        log.info("%s answered by %s in %.0f ms", model, result.provider, result.latency_ms)
     except OpenAIError as error:
-        return CallResult(model, "-", None, None, None, 0.0, type(error).__name__)
+        result = CallResult(model, "-", None, None, None, 0.0, type(error).__name__)
+        log.warning("%s failed: %s", model, result.error)
+    if answers is not None:
+        answers.add(1, {"gen_ai.request.model": model, "outcome": result.error or "ok"})
+    return result
 
 
 def results_table(results: list[CallResult]) -> str:

@@ -3,7 +3,8 @@
 Sends to OPENOBSERVE_URL from .env when one is set there (or in the environment);
 otherwise to a local ingest sink (the OpenObserve emulator). Runs `compare` over
 three models, then prints what landed in the backend, read through OpenObserve's
-search API, with the per-model summary `report` prints, and stops everything it started.
+search API: the spans, the per-model summary `report` prints, and the app's own log lines
+and answers metric; then stops everything it started.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from openrouter_openobserve.table import format_table
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = "openai/gpt-4o-mini,anthropic/claude-3.5-haiku,meta-llama/llama-3.1-8b-instruct"
 SERVICE = "openrouter-demo"
+ANSWERS = "app_answers"  # OpenObserve's stream of the app's app.answers metric
 SHOWN_COLUMNS = (
     "llm_model_name",
     "gen_ai_response_model",
@@ -105,6 +107,7 @@ def main(env_file: Path, prompt: str, models: str, sink_choice: str) -> None:
         summary = report.fetch(openobserve, stream, started_us, now_us, include_simulated=True)
         click.echo("\nper model and provider (what `report --include-simulated` prints):")
         click.echo(report.render(summary, "table"))
+        show_app_logs_and_metric(openobserve, settings, started_us, len(models.split(",")))
     finally:
         collector.stop()
         if sink is not None:
@@ -120,6 +123,51 @@ def run_compare(prompt: str, models: str, endpoint: str) -> None:
         cwd=ROOT,
         timeout=120,
     )
+
+
+def show_app_logs_and_metric(
+    openobserve: OpenObserve, settings: dict[str, Any], since_us: int, expected: int
+) -> None:
+    """The app's own log lines and its answers counter, which travelled the same pipeline."""
+    stream = settings["OPENOBSERVE_LOGS_STREAM"]
+    logs_sql = (
+        f'SELECT _timestamp, severity, body FROM "{stream}" '
+        f"WHERE service_name = '{SERVICE}' ORDER BY _timestamp"
+    )
+    lines = wait_for(
+        lambda: at_least(expected, search(openobserve, logs_sql, since_us, "logs")),
+        timeout_s=30,
+        what="the app's log lines in the backend",
+    )
+    click.echo(f"\nthe app's own log lines, log stream '{stream}':")
+    click.echo(format_table(("severity", "body"), [[r["severity"], r["body"]] for r in lines]))
+    metric_sql = (
+        f'SELECT gen_ai_request_model AS model, outcome, MAX(value) AS answers FROM "{ANSWERS}" '
+        f"WHERE service_name = '{SERVICE}' GROUP BY model, outcome ORDER BY model"
+    )
+    points = wait_for(
+        lambda: at_least(expected, search(openobserve, metric_sql, since_us, "metrics")),
+        timeout_s=30,
+        what="the app's metric in the backend",
+    )
+    click.echo(f"\nits metric app.answers, metric stream '{ANSWERS}':")
+    click.echo(format_table(("model", "outcome", "answers"), [list(p.values()) for p in points]))
+
+
+def search(
+    openobserve: OpenObserve, sql: str, since_us: int, stream_type: str
+) -> list[dict[str, Any]]:
+    """The hits, or none while the stream does not exist yet."""
+    try:
+        return openobserve.search(sql, since_us, int(time.time() * 1e6) + 1, stream_type)
+    except OpenObserveError as error:
+        if not not_there_yet(error):
+            raise
+        return []
+
+
+def at_least(count: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return rows if len(rows) >= count else []
 
 
 def backend(settings: dict[str, Any]) -> OpenObserve:

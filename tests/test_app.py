@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -74,6 +75,7 @@ def test_simulated_calls_are_never_spend(
         assert (summary["requests"], summary["simulated"], summary["spend_usd"]) == (1, 1, spend)
     settings = {"OPENOBSERVE_STREAM": "llm_traces", "ALERT_DESTINATION": "oncall"}
     settings |= {"ALERT_HOURLY_COST_USD": "0.000001", "ALERT_USER_HOURLY_COST_USD": "1"}
+    settings |= {"ALERT_BACKLOG_ITEMS": "10000"}
     (alert,) = [
         a for a in provision.desired_alerts(settings) if a["name"] == "openrouter_hourly_cost"
     ]
@@ -166,6 +168,12 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     landed, summary = result.stdout.split("landed in OpenObserve", 1)[1].split("per model and")
+    summary, logs = summary.split("the app's own log lines", 1)
+    logs, metric = logs.split("its metric app.answers", 1)
+    # The app's own log lines and its counter, landed beside its spans.
+    for model in MODELS.split(","):
+        assert f"INFO      {model} answered by " in logs, logs
+        assert re.search(rf"^{re.escape(model)} +ok +1[.]0$", metric, re.MULTILINE), metric
     header, *rows = [line.split() for line in landed.splitlines()[1:] if line.strip()]
     assert header[:3] == ["llm_model_name", "gen_ai_response_model", "openrouter_provider"]
     assert len(rows) == 3

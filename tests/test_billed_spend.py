@@ -104,7 +104,12 @@ def test_hourly_cost_alert_sums_billed_spend(traffic: Traffic) -> None:
     _, emulator, run = traffic
     settings = {"OPENOBSERVE_STREAM": "llm_traces", "ALERT_DESTINATION": "oncall"}
     alerts = provision.desired_alerts(
-        {**settings, "ALERT_HOURLY_COST_USD": "0.000001", "ALERT_USER_HOURLY_COST_USD": "1"}
+        {
+            **settings,
+            "ALERT_HOURLY_COST_USD": "0.000001",
+            "ALERT_USER_HOURLY_COST_USD": "1",
+            "ALERT_BACKLOG_ITEMS": "1",
+        }
     )
     (alert,) = [a for a in alerts if a["name"] == "openrouter_hourly_cost"]
     now = int(time.time() * 1e6)

@@ -236,6 +236,7 @@ def test_the_per_user_alert_fires_on_that_traffic(traffic: Traffic) -> None:
     chat_cost = answers["anthropic/claude-3.5-haiku"]["usage"]["cost"]
     settings = {"OPENOBSERVE_STREAM": "llm_traces", "ALERT_DESTINATION": "oncall"}
     settings |= {"ALERT_HOURLY_COST_USD": "5", "ALERT_USER_HOURLY_COST_USD": f"{chat_cost / 2}"}
+    settings |= {"ALERT_BACKLOG_ITEMS": "10000"}
     (alert,) = [
         a for a in provision.desired_alerts(settings) if a["name"] == "openrouter_user_hourly_cost"
     ]
