@@ -131,33 +131,53 @@ def show_app_logs_and_metric(
     """The app's own log lines and its answers counter, which travelled the same pipeline."""
     stream = settings["OPENOBSERVE_LOGS_STREAM"]
     logs_sql = (
-        f'SELECT _timestamp, severity, body FROM "{stream}" '
+        f'SELECT severity, body FROM "{stream}" '
         f"WHERE service_name = '{SERVICE}' ORDER BY _timestamp"
     )
-    lines = wait_for(
-        lambda: at_least(expected, search(openobserve, logs_sql, since_us, "logs")),
-        timeout_s=30,
-        what="the app's log lines in the backend",
+    show(
+        openobserve,
+        f"the app's own log lines, log stream '{stream}'",
+        logs_sql,
+        "logs",
+        since_us,
+        expected,
     )
-    click.echo(f"\nthe app's own log lines, log stream '{stream}':")
-    click.echo(format_table(("severity", "body"), [[r["severity"], r["body"]] for r in lines]))
     metric_sql = (
         f'SELECT gen_ai_request_model AS model, outcome, MAX(value) AS answers FROM "{ANSWERS}" '
         f"WHERE service_name = '{SERVICE}' GROUP BY model, outcome ORDER BY model"
     )
-    points = wait_for(
-        lambda: at_least(expected, search(openobserve, metric_sql, since_us, "metrics")),
-        timeout_s=30,
-        what="the app's metric in the backend",
+    show(
+        openobserve,
+        f"its metric app.answers, metric stream '{ANSWERS}'",
+        metric_sql,
+        "metrics",
+        since_us,
+        expected,
     )
-    click.echo(f"\nits metric app.answers, metric stream '{ANSWERS}':")
-    click.echo(format_table(("model", "outcome", "answers"), [list(p.values()) for p in points]))
+
+
+def show(
+    openobserve: OpenObserve,
+    title: str,
+    sql: str,
+    stream_type: str,
+    since_us: int,
+    expected: int,
+) -> None:
+    """Print the hits of `sql` as a table, once there are `expected` of them."""
+    rows = wait_for(
+        lambda: at_least(expected, search(openobserve, sql, since_us, stream_type)),
+        timeout_s=30,
+        what=f"{title} in the backend",
+    )
+    click.echo(f"\n{title}:")
+    click.echo(format_table(list(rows[0]), [list(row.values()) for row in rows]))
 
 
 def search(
     openobserve: OpenObserve, sql: str, since_us: int, stream_type: str
 ) -> list[dict[str, Any]]:
-    """The hits, or none while the stream does not exist yet."""
+    """The hits, or none while the stream does not exist yet (it appears with its first row)."""
     try:
         return openobserve.search(sql, since_us, int(time.time() * 1e6) + 1, stream_type)
     except OpenObserveError as error:
@@ -183,13 +203,7 @@ def read_back(
         f'SELECT * FROM "{settings["OPENOBSERVE_STREAM"]}" '
         f"WHERE service_name = '{SERVICE}' AND llm_model_name IS NOT NULL"
     )
-    try:
-        rows = openobserve.search(sql, since_us, int(time.time() * 1e6) + 1)
-    except OpenObserveError as error:
-        if not not_there_yet(error):  # the stream appears with the first span
-            raise
-        rows = []
-    return rows if len(rows) >= expected else []
+    return at_least(expected, search(openobserve, sql, since_us, "traces"))
 
 
 if __name__ == "__main__":

@@ -63,9 +63,10 @@ TRAFFIC = ["chat", "stream", "byok", "free_model", "cached_prompt", "error_429",
 def llm_traffic(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[OpenObserveEmulator, ScenarioRun]]:
-    """The emulator after TRAFFIC went through a collector, spans and derived metrics in."""
+    """The emulator after TRAFFIC went through a collector, spans and derived metrics in, and
+    the collector's own reports (every second here)."""
     with OpenObserveEmulator() as emulator:
-        env = emulator_settings(emulator)
+        env = emulator_settings(emulator, COLLECTOR_TELEMETRY_INTERVAL_S="1")
         collector = Collector(tmp_path_factory.mktemp("collector"), env).start()
         try:
             run = run_scenarios(emulator, collector, TRAFFIC)
@@ -75,6 +76,10 @@ def llm_traffic(
                     sum(r["value"] for r in emulator.metric_rows("openrouter_requests")) >= calls
                 ),
                 what=f"{calls} requests counted in the openrouter_requests metric",
+            )
+            wait_for(
+                lambda: emulator.metric_rows("otelcol_exporter_queue_size"),
+                what="the collector's own queue reports",
             )
         finally:
             collector.stop()

@@ -7,10 +7,10 @@ OpenTelemetry's GenAI instrumentation of the OpenAI client with content captured
 
     python -m tests.telemetry_app
 
-It logs `LOG_LINE`, and `KEY_LINE` with the key in an attribute too, through Python's
-logging, adds 3 to the counter `METRIC`, makes one chat call to the OpenRouter simulator with
-`PROMPT`, shuts every provider down (which exports what is pending) and prints JSON: what the
-simulator answered and every export error the SDK logged (there should be none).
+It logs `LOG_LINE`, `KEY_LINE` (with the key in an attribute too) and `CARD_LINE` through
+Python's logging, adds 3 to the counter `METRIC`, makes one chat call to the OpenRouter
+simulator with `PROMPT`, shuts every provider down (which exports what is pending) and prints
+JSON: what the simulator answered and every export error the SDK logged (there should be none).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ LOG_LINE = "order 1234 placed by the shop"
 # A log line that quotes a credential, in its body and an attribute.
 KEY = "sk-or-v1-" + "0123456789abcdef" * 4
 KEY_LINE = f"retrying with key {KEY}"
+# A card number (it passes the Luhn check) in a log line: masked under `redacted` only.
+CARD = "4111 1111 1111 1111"
+CARD_LINE = f"charged card {CARD}"
 METRIC = "shop.orders"
 PROMPT = "PROMPT-SENTINEL-7d3a"
 SERVICE = "telemetry-app"
@@ -83,6 +86,7 @@ def main() -> None:
 
     logging.getLogger("shop").warning(LOG_LINE)
     logging.getLogger("shop").error(KEY_LINE, extra={"shop.api_key": KEY})
+    logging.getLogger("shop").warning(CARD_LINE)
     metrics.get_meter("shop").create_counter(METRIC).add(3, {"shop.region": "eu"})
     simulator = OpenRouterSimulator().start()
     try:

@@ -14,7 +14,7 @@ from openrouter_openobserve.content_policy import REMOVED_COUNT
 from openrouter_openobserve.provision import desired_alerts
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, flatten_key
 from tests.harness import Collector, run_test_app, wait_for
-from tests.telemetry_app import KEY, LOG_LINE, METRIC, PROMPT, SERVICE
+from tests.telemetry_app import CARD, CARD_LINE, KEY, LOG_LINE, METRIC, PROMPT, SERVICE
 
 METRIC_STREAM = flatten_key(METRIC)
 
@@ -69,7 +69,7 @@ def test_a_zero_code_app_logs_no_export_error_and_its_log_and_metric_land(
     assert len(spans) == 1 and answer["completion"]
 
 
-@pytest.mark.parametrize("policy", ["metadata", "full"])
+@pytest.mark.parametrize("policy", ["metadata", "redacted", "full"])
 def test_genai_events_in_logs_follow_the_content_policy(
     emulator: OpenObserveEmulator,
     start_collector: Any,
@@ -88,8 +88,12 @@ def test_genai_events_in_logs_follow_the_content_policy(
         assert all("body" not in event for event in events)
     else:
         assert PROMPT in text and answer["completion"] in text
-    # The ordinary log line is untouched by either policy.
-    assert any(row.get("body") == LOG_LINE for row in app_logs(emulator, 2))
+    # The ordinary log line is untouched by every policy; a card number in a log line is
+    # masked under `redacted` (as in spans), and only there.
+    rows = app_logs(emulator, 4)
+    assert any(row.get("body") == LOG_LINE for row in rows)
+    masked = CARD_LINE.replace(CARD, "<card-number>")
+    assert any(row.get("body") == (masked if policy == "redacted" else CARD_LINE) for row in rows)
 
 
 def test_logs_and_metrics_queued_through_an_outage_arrive_once(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
-from tests.harness import Collector, emulator_settings, run_scenarios
+from tests.harness import Collector, emulator_settings, run_scenarios, run_test_app, wait_for
 
 MIXED = [
     "chat",
@@ -30,10 +30,21 @@ MIXED = [
 @pytest.mark.parametrize("policy", ["metadata", "full"])
 def test_a_mixed_workload_logs_no_warning(tmp_path: Path, policy: str) -> None:
     with OpenObserveEmulator() as emulator:
-        env = emulator_settings(emulator, CONTENT_POLICY=policy)
+        # Reports of its own every second, so that path runs too.
+        env = emulator_settings(emulator, CONTENT_POLICY=policy, COLLECTOR_TELEMETRY_INTERVAL_S="1")
         collector = Collector(tmp_path / "collector", env).start()
         try:
             run = run_scenarios(emulator, collector, MIXED)
+            # An app's logs (GenAI events among them) and metrics, and the collector's own.
+            run_test_app("telemetry_app", [], collector.otlp_grpc_endpoint)
+            wait_for(
+                lambda: emulator.log_rows("default") and emulator.metric_rows("shop_orders"),
+                what="the app's logs and metric",
+            )
+            wait_for(
+                lambda: emulator.metric_rows("otelcol_exporter_queue_size"),
+                what="the collector's own metrics",
+            )
         finally:
             collector.stop()
     assert len(run.call_rows()) >= len(MIXED)
