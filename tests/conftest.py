@@ -7,14 +7,27 @@ from pathlib import Path
 
 import pytest
 
+from openrouter_openobserve.testing import openobserve_genai as genai
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.harness import Collector, ScenarioRun, emulator_settings, run_scenarios, wait_for
 
 
 @pytest.fixture
-def emulator() -> Iterator[OpenObserveEmulator]:
-    with OpenObserveEmulator() as running:
+def release() -> str:
+    """The OpenObserve release the emulator reproduces; a module that must hold on every
+    supported release overrides this with `every_release`."""
+    return genai.LATEST.name
+
+
+@pytest.fixture(params=list(genai.RELEASES))
+def every_release(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def emulator(release: str) -> Iterator[OpenObserveEmulator]:
+    with OpenObserveEmulator(release=release) as running:
         yield running
 
 

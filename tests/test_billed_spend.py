@@ -27,9 +27,9 @@ TRAFFIC = ["chat", "stream", "byok", "free_model", "free_priced_model", "error_4
 Traffic = tuple[str, OpenObserveEmulator, ScenarioRun]
 
 
-@pytest.fixture(scope="module", params=genai.MODES)
+@pytest.fixture(scope="module", params=list(genai.RELEASES))
 def traffic(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traffic]:
-    with OpenObserveEmulator(genai_mode=request.param) as emulator:
+    with OpenObserveEmulator(release=request.param) as emulator:
         env = emulator_settings(emulator, CONTENT_POLICY="full")
         collector = Collector(tmp_path_factory.mktemp("collector"), env).start()
         try:
@@ -55,7 +55,7 @@ def test_openobserve_prices_what_was_not_billed(traffic: Traffic) -> None:
     free = run.llm_row("free_priced_model")
     assert free["openrouter_cost_status"] == "reported_zero"
     raw = sum(row.get("gen_ai_usage_cost", 0.0) for row in run.call_rows())
-    if mode == genai.INSERT:
+    if genai.RELEASES[mode].overwrites_usage:
         assert free["gen_ai_usage_cost"] > 0 and raw > billed(run)
     else:
         assert free["gen_ai_usage_cost"] == 0.0 and raw == pytest.approx(billed(run), rel=1e-9)

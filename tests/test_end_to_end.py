@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
 from tests.harness import Collector, run_app, wait_for
+
+
+@pytest.fixture
+def release(every_release: str) -> str:
+    """These tests run against every supported OpenObserve release."""
+    return every_release
+
 
 MODEL = "meta-llama/llama-3.1-8b-instruct"
 

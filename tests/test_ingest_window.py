@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from openrouter_openobserve import settings as settings_mod
@@ -17,11 +18,17 @@ from tests.test_doctor import doctor, fix_of, result_of
 from tests.test_openobserve_emulator import post
 
 
+@pytest.fixture
+def release(every_release: str) -> str:
+    """These tests run against every supported OpenObserve release."""
+    return every_release
+
+
 def test_spans_older_than_the_window_are_dropped_and_the_collector_says_so(
-    start_collector, tmp_path: Path
+    start_collector, tmp_path: Path, release: str
 ) -> None:
     window = IngestWindow(past_hours=3 / 3600)  # a 3-second window stands for 5 hours
-    with OpenObserveEmulator(ingest_window=window) as emulator:
+    with OpenObserveEmulator(ingest_window=window, release=release) as emulator:
         collector = start_collector(emulator_settings(emulator, COLLECTOR_RETRY_MAX_INTERVAL_S="1"))
         emulator.fail(503, seconds=5)  # an outage longer than the window
         send_canary("queued through the outage", settings_mod.validate(collector.env))

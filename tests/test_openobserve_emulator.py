@@ -23,6 +23,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from openrouter_openobserve.testing import openobserve_genai as genai
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
 from tests.harness import wait_for
 
@@ -402,9 +403,9 @@ LLM_SPAN = {
 }
 
 
-@pytest.mark.parametrize("mode", ["insert", "insert_if_absent"])
-def test_the_genai_processor_rewrites_llm_spans(mode: str) -> None:
-    with OpenObserveEmulator(genai_mode=mode) as emulator:
+@pytest.mark.parametrize("release", list(genai.RELEASES))
+def test_the_genai_processor_rewrites_llm_spans(release: str) -> None:
+    with OpenObserveEmulator(release=release) as emulator:
         assert post(emulator, make_request(span_attrs=LLM_SPAN).SerializeToString())[0] == 200
         [row] = emulator.rows("default", org="acme")
     # Content moves to OpenObserve's message columns; parameters become columns of text.
@@ -414,10 +415,69 @@ def test_the_genai_processor_rewrites_llm_spans(mode: str) -> None:
     assert row["gen_ai_usage_input_tokens"] == 1000 and row["gen_ai_usage_total_tokens"] == 1500
     # A reported cost of 0: v0.91.5 overwrites it with its estimate, main keeps it.
     estimate = 1000 / 1e6 * 0.15 + 500 / 1e6 * 0.60
-    expected = estimate if mode == "insert" else 0.0
+    expected = estimate if release == "v0.91.5" else 0.0
     assert row["gen_ai_usage_cost"] == pytest.approx(expected, rel=1e-9)
     assert row["gen_ai_usage_cost_input"] == pytest.approx(1000 / 1e6 * 0.15, rel=1e-9)
     assert row["gen_ai_usage_cost_output"] == pytest.approx(500 / 1e6 * 0.60, rel=1e-9)
+
+
+def ingest_one(release: str, span_attrs: dict, resource_attrs: dict | None = None) -> dict:
+    with OpenObserveEmulator(release=release) as emulator:
+        body = make_request(span_attrs=span_attrs, resource_attrs=resource_attrs)
+        assert post(emulator, body.SerializeToString())[0] == 200
+        [row] = emulator.rows("default", org="acme")
+    return row
+
+
+# An OpenInference LLM span without content, tokens or cost (CONTENT_POLICY=metadata).
+BARE_LLM_SPAN = {"openinference.span.kind": "LLM", "llm.model_name": "openai/gpt-4o-mini"}
+
+
+def test_v0_91_5_prices_only_spans_with_content() -> None:
+    """compute_usage_and_cost (v0.91.5): `if extracted.input.is_some() || ...output...`."""
+    row = ingest_one("v0.91.5", BARE_LLM_SPAN | {"llm.token_count.prompt": 1000})
+    assert row["gen_ai_usage_input_tokens"] == 1000 and row["gen_ai_usage_cost"] == 0.0
+    priced = ingest_one(
+        "v0.91.5", BARE_LLM_SPAN | {"input.value": "hi", "llm.token_count.prompt": 1000}
+    )
+    assert priced["gen_ai_usage_cost"] == pytest.approx(1000 / 1e6 * 0.15, rel=1e-9)
+
+
+def test_v0_92_prices_every_generation() -> None:
+    row = ingest_one("v0.92.2", BARE_LLM_SPAN | {"llm.token_count.prompt": 1000})
+    assert row["gen_ai_usage_cost"] == pytest.approx(1000 / 1e6 * 0.15, rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ["openinference.span.kind", "gen_ai.agent.name"])
+def test_agent_and_kind_keys_make_an_llm_span_from_v0_92(key: str) -> None:
+    span = {key: "AGENT"}
+    assert "gen_ai_operation_name" not in ingest_one("v0.91.5", span)
+    assert "gen_ai_operation_name" in ingest_one("v0.92.2", span)
+
+
+def test_cache_columns_are_numbers_from_v0_92() -> None:
+    span = BARE_LLM_SPAN | {"gen_ai.usage.cache_read.input_tokens": "12"}
+    assert ingest_one("v0.91.5", span)["gen_ai_usage_cache_read_input_tokens"] == "12"
+    assert ingest_one("v0.92.2", span)["gen_ai_usage_cache_read_input_tokens"] == 12
+
+
+def test_v0_92_writes_ingest_time_and_agent_identity() -> None:
+    resource = {"service.version": "1.4.0", "deployment.environment": "staging"}
+    before_us = time.time() * 1e6
+    new = ingest_one("v0.92.2", BARE_LLM_SPAN, resource)
+    assert before_us <= new["_o2_ingest_ts"] <= time.time() * 1e6
+    assert (new["gen_ai_agent_version"], new["deployment_environment_name"]) == ("1.4.0", "staging")
+    old = ingest_one("v0.91.5", BARE_LLM_SPAN, resource)
+    assert {"_o2_ingest_ts", "gen_ai_agent_version", "deployment_environment_name"}.isdisjoint(old)
+
+
+@pytest.mark.parametrize("release", list(genai.RELEASES))
+def test_the_session_is_session_id_first(release: str) -> None:
+    """extract_session_id: session.id wins over gen_ai.conversation.id, span over resource."""
+    span = BARE_LLM_SPAN | {"session.id": "app", "gen_ai.conversation.id": "openrouter"}
+    assert ingest_one(release, span)["gen_ai_conversation_id"] == "app"
+    row = ingest_one(release, BARE_LLM_SPAN, {"session.id": "resource"})
+    assert row["gen_ai_conversation_id"] == "resource"
 
 
 def test_a_failed_llm_call_gets_the_requested_model_and_a_zero_cost(

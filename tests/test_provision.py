@@ -32,6 +32,13 @@ from tests.harness import (
 )
 from tests.test_openobserve_emulator import post
 
+
+@pytest.fixture
+def release(every_release: str) -> str:
+    """These tests run against every supported OpenObserve release."""
+    return every_release
+
+
 DASHBOARD = json.loads(
     (provision.DASHBOARDS_DIR / "openrouter-llm-traffic.json").read_text(encoding="utf-8")
 )

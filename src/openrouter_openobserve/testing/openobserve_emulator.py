@@ -220,7 +220,7 @@ class IngestWindow:
 def span_rows(
     request: ExportTraceServiceRequest,
     collisions: list[tuple[str, str]] | None = None,
-    genai_mode: str = genai.INSERT_IF_ABSENT,
+    release: genai.Release = genai.LATEST,
     window: IngestWindow | None = None,
     stream: str = "default",
 ) -> tuple[list[dict[str, Any]], int]:
@@ -228,6 +228,7 @@ def span_rows(
     rows, rejected = [], 0
     for resource_spans in request.resource_spans:
         service_name, resource_columns = _resource_map(resource_spans.resource.attributes)
+        resource = {kv.key: otlp_value(kv.value) for kv in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 if window is not None and not window.admits(span.start_time_unix_nano):
@@ -237,8 +238,8 @@ def span_rows(
                 # The status goes in as attributes too, the code as a number.
                 attributes["status_code"] = span.status.code
                 attributes["status_message"] = span.status.message
-                if genai.is_llm_span(attributes):
-                    genai.process_span(attributes, genai_mode)
+                if genai.is_llm_span(attributes, release):
+                    genai.process_span(attributes, release, resource)
                 row = flatten_record(
                     {
                         "trace_id": span.trace_id.hex(),
@@ -261,7 +262,9 @@ def span_rows(
                         "_timestamp": span.start_time_unix_nano // 1000,
                     }
                 )
-                genai.typed_columns(row)
+                genai.typed_columns(row, release)
+                if release.ingest_ts:
+                    row["_o2_ingest_ts"] = int(time.time() * 1e6)
                 rows.append(row)
     return rows, rejected
 
@@ -422,7 +425,7 @@ class OpenObserveEmulator:
         max_body_bytes: int = 64 * 1024 * 1024,
         ids_only: bool = False,
         passcode: str = DEFAULT_PASSCODE,
-        genai_mode: str = genai.INSERT_IF_ABSENT,
+        release: str = genai.LATEST.name,
         ingest_window: IngestWindow | None = None,
     ) -> None:
         self.email = email
@@ -434,7 +437,8 @@ class OpenObserveEmulator:
         self.passcode = passcode
         # Org ingestion tokens (`o2oi_...`) by org: ingestion routes only, like the passcode.
         self.org_tokens: dict[str, str] = {}
-        self.genai_mode = genai_mode
+        # The OpenObserve release whose ingest this reproduces (openobserve_genai.RELEASES).
+        self.release = genai.RELEASES[release]
         self.ingest_window = ingest_window or IngestWindow()
         self.max_body_bytes = max_body_bytes
         # Orgs that exist: `default` from the start, others once the root user ingests into
@@ -763,7 +767,7 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 rows, rejected = span_rows(
                     request,
                     emulator.collisions,
-                    emulator.genai_mode,
+                    emulator.release,
                     emulator.ingest_window,
                     normalise_stream_name(stream),
                 )
@@ -932,9 +936,15 @@ def main() -> None:
     parser.add_argument("--email", default="root@example.com")
     parser.add_argument("--password", default="Complexpass#123")
     parser.add_argument("--ids-only", action="store_true", help="keep span ids only (load tests)")
+    parser.add_argument("--release", choices=list(genai.RELEASES), default=genai.LATEST.name)
     args = parser.parse_args()
     emulator = OpenObserveEmulator(
-        args.email, args.password, args.host, args.port, ids_only=args.ids_only
+        args.email,
+        args.password,
+        args.host,
+        args.port,
+        ids_only=args.ids_only,
+        release=args.release,
     )
     print(f"OpenObserve emulator listening on {emulator.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):

@@ -22,22 +22,52 @@ bundle's columns:
   tokens of a generation are counted from the content with a tokenizer; a generation without a
   cost gets one from the built-in price table (otel/pricing.rs `MODEL_PRICING`), else 0;
 - `emit_enriched_attributes` (processor.rs): usage and cost are written with `insert`
-  (v0.91.5: src/service/traces/otel/processor.rs, overwriting what the span carried) or
-  `insert_if_absent` (main), selected by `mode`.
+  (v0.91.5, overwriting what the span carried) or `insert_if_absent` (v0.92);
+- `MetadataExtractor::extract_user_id` / `extract_session_id` (extractors/metadata.rs): the
+  first of their keys present becomes `user.id` and `gen_ai.conversation.id`, overwriting;
+- `AgentExtractor::extract` (v0.92 extractors/agent.rs): `deployment.environment.name` and
+  `gen_ai.agent.version` from the span or its resource.
 
 `normalize_llm_field_types` (src/core/src/traces/mod.rs) then types the token columns as
 Int64 and the cost and time-to-first-chunk columns as Float64: `typed_columns` below.
+
+Two releases are reproduced, each a `Release` below: v0.91.5 (its code under
+src/service/traces/otel/) and v0.92.2 (moved to src/core/src/traces/otel/).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
-INSERT = "insert"  # v0.91.5
-INSERT_IF_ABSENT = "insert_if_absent"  # main
-MODES = (INSERT, INSERT_IF_ABSENT)
+
+@dataclass(frozen=True)
+class Release:
+    """What one OpenObserve release's GenAI processor does differently."""
+
+    name: str
+    # emit_enriched_attributes: `insert` (overwrite what the span carried) or insert_if_absent.
+    overwrites_usage: bool
+    # is_llm_trace steps 1 (gen_ai.agent.*), 5b (openinference.span.kind) and 5c (v0.92).
+    agent_and_kind_keys: bool
+    # compute_usage_and_cost: v0.91.5 counts and prices only `if extracted.input.is_some() ||
+    # extracted.output.is_some()`; v0.92 every generation (`if is_generation_or_embedding`).
+    prices_without_content: bool
+    # GEN_AI_INT64_FIELDS has the cache-token columns (v0.92: 5 entries, v0.91.5: 3), and
+    # emit_enriched_attributes writes the cache counts.
+    cache_columns: bool
+    # src/core/src/traces/mod.rs `set_o2_ingest_ts`: `_o2_ingest_ts` (µs) on every span row.
+    ingest_ts: bool
+    # AgentExtractor (v0.92 only): environment and version on LLM spans.
+    agent_identity: bool
+
+
+V0_91_5 = Release("v0.91.5", True, False, False, False, False, False)
+V0_92_2 = Release("v0.92.2", False, True, True, True, True, True)
+RELEASES = {release.name: release for release in (V0_91_5, V0_92_2)}
+LATEST = V0_92_2
 
 # gen_ai_operation.rs: KNOWN_GEN_AI_OPERATION_NAME_VALUES and the openinference.span.kind map.
 _KNOWN_OPERATIONS = (
@@ -63,24 +93,53 @@ _OPENINFERENCE_KINDS = {
 }
 _GENERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
 
-# is_llm_trace: the keys it checks, in its order (the scope-name check is not needed here).
+# is_llm_trace: the keys both releases check (the scope-name check is not needed here) ...
 _LLM_SPAN_KEYS = (
     "gen_ai.operation.name",
     "gen_ai.request.model",
     "gen_ai.input.messages",
-    "gen_ai.agent.name",
-    "gen_ai.agent.id",
     "llm.request.type",
     "ai.model.id",
     "ai.prompt",
     "ai.prompt.messages",
     "llm.model_name",
     "langfuse.observation.type",
-    "openinference.span.kind",
     "traceloop.span.kind",
     "input",
     "input.value",
 )
+# ... and those v0.92 added (steps 1, 5b and 5c).
+_V0_92_LLM_SPAN_KEYS = (
+    "gen_ai.agent.name",
+    "gen_ai.agent.id",
+    "openinference.span.kind",
+    "agent.name",
+    "tool.name",
+    "tool_call.function.name",
+    "gcp.vertex.agent.name",
+    "crewai.task.agent",
+    "crewai.task.tools",
+    "langchain.tool.name",
+)
+# metadata.rs: user_id_keys and session_id_keys, span first, then resource.
+_USER_KEYS = ("user.id", "ai.telemetry.metadata.userId", "service_user.id")
+_SESSION_KEYS = (
+    "session.id",
+    "gen_ai.conversation.id",
+    "ai.telemetry.metadata.sessionId",
+    "langfuse.observation.metadata.langfuse_session_id",
+    "langfuse.observation.metadata.session_id",
+    "service_session.id",
+)
+# agent.rs with config/src/meta/gen_ai.rs BUILTIN_ENV_FIELDS / BUILTIN_VERSION_FIELDS.
+_ENV_KEYS = (
+    "deployment.environment.name",
+    "deployment.environment",
+    "env",
+    "environment",
+    "k8s.namespace.name",
+)
+_VERSION_KEYS = ("gen_ai.agent.version", "service.version", "app.version", "git.commit.sha")
 # model.rs, provider.rs: first key present wins.
 _MODEL_KEYS = (
     "gen_ai.response.model",
@@ -171,8 +230,9 @@ FLOAT64_COLUMNS = (
 )
 
 
-def is_llm_span(attributes: dict[str, Any]) -> bool:
-    return any(key in attributes for key in _LLM_SPAN_KEYS)
+def is_llm_span(attributes: dict[str, Any], release: Release = LATEST) -> bool:
+    keys = _LLM_SPAN_KEYS + (_V0_92_LLM_SPAN_KEYS if release.agent_and_kind_keys else ())
+    return any(key in attributes for key in keys)
 
 
 def operation_name(attributes: dict[str, Any]) -> str:
@@ -261,8 +321,11 @@ def _price(model: str, usage: dict[str, int]) -> dict[str, float]:
     return {}
 
 
-def process_span(attributes: dict[str, Any], mode: str) -> None:
-    """Rewrite one LLM span's attributes in place, as OpenObserve does on ingest."""
+def process_span(
+    attributes: dict[str, Any], release: Release, resource: dict[str, Any] | None = None
+) -> None:
+    """Rewrite one LLM span's attributes in place, as `release` does on ingest."""
+    resource = resource or {}
     operation = operation_name(attributes)
     model = _first_string(attributes, _MODEL_KEYS)
     provider = _first_string(attributes, _PROVIDER_KEYS)
@@ -271,10 +334,18 @@ def process_span(attributes: dict[str, Any], mode: str) -> None:
     usage = _usage(attributes)
     reported_cost = _number(attributes.get("gen_ai.usage.cost"), float)
     cost = {"total": reported_cost} if reported_cost else {}
+    found = {
+        key: _first_present(attributes, resource, keys)
+        for key, keys in (("user.id", _USER_KEYS), ("gen_ai.conversation.id", _SESSION_KEYS))
+    }
+    if release.agent_identity:
+        found["deployment.environment.name"] = _first_present(attributes, resource, _ENV_KEYS)
+        found["gen_ai.agent.version"] = _first_present(attributes, resource, _VERSION_KEYS)
     for key in [k for k in attributes if k in _CONTENT_KEYS or k.startswith(_CONTENT_PREFIXES)]:
         del attributes[key]
 
-    if operation in _GENERATIONS:
+    has_content = content_in is not None or content_out is not None
+    if operation in _GENERATIONS and (has_content or release.prices_without_content):
         if content_in is not None and "input" not in usage:
             usage["input"] = count_tokens(_as_text(content_in))
         if content_out is not None and "output" not in usage:
@@ -297,24 +368,35 @@ def process_span(attributes: dict[str, Any], mode: str) -> None:
     for key, value in parameters.items():
         if key != "model":
             attributes[f"gen_ai.request.{key}"] = value
-    write = attributes.__setitem__ if mode == INSERT else attributes.setdefault
-    # v0.91.5 writes input, output and total tokens; main also the cache counts.
-    usage_out = list(_USAGE_OUT.items())[: 3 if mode == INSERT else None]
+    write = attributes.__setitem__ if release.overwrites_usage else attributes.setdefault
+    usage_out = list(_USAGE_OUT.items())[: None if release.cache_columns else 3]
     for slot, key in usage_out:
         if slot in usage:
             write(key, usage[slot])
     for slot, key in _COST_OUT.items():
         if slot in cost:
             write(key, cost[slot])
+    attributes.update({key: value for key, value in found.items() if value is not None})
+
+
+def _first_present(
+    attributes: dict[str, Any], resource: dict[str, Any], keys: tuple[str, ...]
+) -> str | None:
+    """The first of `keys` holding a string in the span, else in its resource."""
+    for source in (attributes, resource):
+        for key in keys:
+            if isinstance(source.get(key), str):
+                return source[key]
+    return None
 
 
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def typed_columns(row: dict[str, Any]) -> None:
+def typed_columns(row: dict[str, Any], release: Release = LATEST) -> None:
     """normalize_llm_field_types: these columns are numbers whatever the span sent."""
-    for column in INT64_COLUMNS:
+    for column in INT64_COLUMNS[: None if release.cache_columns else 3]:
         if column in row:
             row[column] = int(_number(row[column], float) or 0)
     for column in FLOAT64_COLUMNS:
