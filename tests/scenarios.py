@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
-from openinference.instrumentation import using_metadata
+from openinference.instrumentation import using_attributes, using_metadata
 from opentelemetry import trace
 
 from openrouter_openobserve.client import OFFLINE_API_KEY, openrouter_client
@@ -188,6 +188,16 @@ class Scenarios:
             self.client.chat.completions.create(
                 model="openai/gpt-4o-mini",
                 messages=user(f"my key {LEAKED_KEY}, header Authorization: Bearer {LEAKED_KEY}"),
+            )
+
+    def two_sessions(self) -> None:
+        """The app names a session (OpenInference's session.id) and the request another
+        (OpenRouter's `session_id`)."""
+        with using_attributes(session_id="app-session"):
+            self.client.chat.completions.create(
+                model="openai/gpt-4o-mini",
+                messages=user("Which session?"),
+                extra_body={"session_id": "openrouter-session"},
             )
 
     def personal_data(self) -> None:

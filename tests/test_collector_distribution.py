@@ -26,6 +26,7 @@ MODULE_OF = {
     "bearertokenauth": "bearertokenauthextension",
     "pprof": "pprofextension",
     "cardmask": "cardmaskprocessor",
+    "retryable_status": "retryablestatusextension",
 }
 BASE_ENV = {
     "OPENOBSERVE_ORG": "acme",
@@ -107,8 +108,8 @@ def test_build_is_cached_when_the_manifest_is_unchanged() -> None:
     assert Path(result.stdout.strip().splitlines()[-1]) == COLLECTOR_BINARY.resolve()
 
 
-def test_the_bundles_own_processors_pass_their_go_tests() -> None:
-    for entry in manifest()["processors"]:
+def test_the_bundles_own_components_pass_their_go_tests() -> None:
+    for entry in manifest()["processors"] + manifest()["extensions"]:
         if "path" in entry:
             module = MANIFEST.parent / entry["path"]
             result = subprocess.run(

@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from openrouter_openobserve import report
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openrouter_simulator import OpenRouterSimulator
-from tests.harness import Collector, run_app, wait_for
+from tests.harness import (
+    Collector,
+    emulator_settings,
+    run_app,
+    run_scenarios,
+    wait_for,
+    write_env_file,
+)
 
 
 @pytest.fixture
@@ -86,3 +95,30 @@ def test_openrouter_key_in_a_prompt_never_reaches_openobserve(
     assert "my key is sk-or-***" in row["gen_ai_input_messages"]
     assert "Bearer ***" in row["gen_ai_input_messages"]
     assert row["llm_model_name"] == MODEL  # masking leaves the metadata alone
+
+
+def test_report_and_the_sessions_view_agree_on_the_session(
+    emulator: OpenObserveEmulator, collector: Collector, tmp_path
+) -> None:
+    """A call in the app's session (session.id) that asks OpenRouter for another one: the
+    bundle's choice, OpenRouter's `session_id`, is what `report --by session` and
+    OpenObserve's Sessions view both show (OpenObserve reads session.id first)."""
+    run = run_scenarios(emulator, collector, ["two_sessions"])
+    row = run.llm_row("two_sessions")
+    result = CliRunner().invoke(
+        report.main,
+        [
+            "--env-file",
+            str(write_env_file(tmp_path / ".env", emulator_settings(emulator))),
+            "--by",
+            "session",
+            "--since",
+            "1h",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    reported = {entry["session"] for entry in json.loads(result.output)}
+    assert reported == {"openrouter-session"}
+    assert emulator.sessions("acme", "llm_traces") == {"openrouter-session": [row["trace_id"]]}

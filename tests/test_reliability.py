@@ -110,22 +110,27 @@ def account(backend: OpenObserveEmulator, sent: list[str]) -> dict[str, int]:
 OUTAGE_S = 12
 
 
-def test_backend_503_outage_every_span_stored_exactly_once(
-    backend: OpenObserveEmulator, chaos_collector: Collector
+# 503: OpenObserve unavailable; 500: a write that failed (the OTLP/HTTP exporter alone would
+# drop the batch; retryable_status makes it retry).
+@pytest.mark.parametrize("status", [503, 500])
+def test_backend_outage_every_span_stored_exactly_once(
+    backend: OpenObserveEmulator, chaos_collector: Collector, status: int
 ) -> None:
     app = LoadApp(chaos_collector.otlp_grpc_endpoint, "--rate", "20", "--seconds", "18")
     app.at(3)
-    backend.fail(503, seconds=OUTAGE_S)
+    backend.fail(status, seconds=OUTAGE_S)
     outage_ended = time.monotonic() + OUTAGE_S
     report = app.result()
     assert report["errors"] == 0
     wait_until_stored(backend, report["span_ids"], timeout_s=60)
     drained_after = time.monotonic() - outage_ended
     figures = account(backend, report["span_ids"])
-    record(f"503 for {OUTAGE_S} s", {**figures, "drained_s_after_outage": round(drained_after, 1)})
+    record(
+        f"{status} for {OUTAGE_S} s", {**figures, "drained_s_after_outage": round(drained_after, 1)}
+    )
     assert figures["lost"] == 0
     assert figures["duplicated"] == 0
-    assert any(r.status == 503 for r in backend.requests)
+    assert any(r.status == status for r in backend.requests)
 
 
 def test_collector_sigkill_and_restart_during_an_outage_loses_nothing(

@@ -9,6 +9,8 @@ exception's text, which with openai 3 is the message alone (no `error.code`, no
 span of the call and sets
 
 - `server.address` and `server.port` (the collector labels `openrouter.ai` calls by them);
+- from the request: `openrouter.session_id`, the `session_id` OpenRouter groups the call
+  under (instrumentations do not record `extra_body`); the collector makes it the session;
 - from a successful answer (the JSON body, or a stream's usage chunk): `openrouter.billed_cost`
   (the collector makes it `gen_ai.usage.cost`: an instrumentation that writes its own price
   estimate there, OpenLIT's, would overwrite it), `openrouter.provider`, `openrouter.is_byok`,
@@ -36,6 +38,7 @@ ERROR_CODE = "openrouter.error.code"
 ERROR_PROVIDER = "openrouter.error.provider_name"
 COST = "openrouter.billed_cost"
 PROVIDER = "openrouter.provider"
+SESSION = "openrouter.session_id"
 
 
 def on_response(response: Any) -> None:
@@ -48,6 +51,7 @@ def on_response(response: Any) -> None:
         span.set_attribute("server.address", url.host)
         if url.port:
             span.set_attribute("server.port", url.port)
+        record_session(span, response.request)
         if response.headers.get("content-type", "").startswith("text/event-stream"):
             response.stream = scanner_for(response)(response.stream, span)
             return
@@ -57,6 +61,15 @@ def on_response(response: Any) -> None:
             record_error(span, answer.get("error"))
         else:
             record_answer(span, answer)
+
+
+def record_session(span: trace.Span, request: Any) -> None:
+    """The request body's `session_id`; the body is parsed only when it names one."""
+    body = request.content
+    if b'"session_id"' in body:
+        session = json.loads(body).get("session_id")
+        if isinstance(session, str) and session:
+            span.set_attribute(SESSION, session)
 
 
 def record_answer(span: trace.Span, answer: Any) -> None:

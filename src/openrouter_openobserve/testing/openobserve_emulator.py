@@ -653,6 +653,18 @@ class OpenObserveEmulator:
         with self._lock:
             self.requests.append(entry)
 
+    def sessions(self, org: str, stream: str) -> dict[str, list[str]]:
+        """The Sessions view's list: the trace ids of each session, grouped by the column
+        OpenObserve's session handler reads (v0.91.5 src/handler/http/request/traces/
+        session.rs, phase 1 of the list; `LlmColumns::current` in schema_compat.rs)."""
+        sql = (
+            "SELECT gen_ai_conversation_id, array_agg(DISTINCT trace_id) AS trace_ids "
+            f'FROM "{stream}" WHERE gen_ai_conversation_id IS NOT NULL AND '
+            "gen_ai_conversation_id != '' GROUP BY gen_ai_conversation_id"
+        )
+        hits = self.search(org, {"sql": sql, "start_time": 0, "end_time": 2**62})["hits"]
+        return {hit["gen_ai_conversation_id"]: sorted(hit["trace_ids"]) for hit in hits}
+
     def search(
         self, org: str, query: dict[str, Any], stream_type: str = "traces"
     ) -> dict[str, Any]:
