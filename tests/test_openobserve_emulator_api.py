@@ -50,6 +50,11 @@ def test_dashboards_are_created_listed_and_updated_with_their_hash(api: OpenObse
     updated = api.call("PUT", path, edited, {"hash": created["hash"]})
     assert updated["v5"]["description"] == "edited" and updated["hash"] != created["hash"]
     assert updated["v5"]["dashboardId"] == dashboard_id
+    api.call("DELETE", path)
+    assert status_of(api.call, "DELETE", path) == (
+        404,
+        f"OpenObserve answered 404 to DELETE {path}: Dashboard not found",
+    )
 
 
 def test_malformed_dashboards_are_refused_like_openobserve(api: OpenObserve) -> None:
@@ -96,13 +101,13 @@ def test_alerts_need_an_existing_destination_and_a_plain_name(
 ) -> None:
     path = "/api/v2/acme/alerts"
     refusals = {
-        "Alert destinations is required": alert(destinations=[]),
-        "Alert destination oncall not found": alert(),
+        "Alert destinations is required": (400, alert(destinations=[])),
+        "Alert destination oncall not found": (404, alert()),
     }
-    for message, body in refusals.items():
+    for message, (status, body) in refusals.items():
         assert status_of(api.call, "POST", path, body) == (
-            400,
-            f"OpenObserve answered 400 to POST {path}: {message}",
+            status,
+            f"OpenObserve answered {status} to POST {path}: {message}",
         )
     api.call("POST", "/api/acme/alerts/destinations", {"name": "oncall", "url": "http://x/"})
     assert status_of(api.call, "POST", path, alert(name="hourly cost"))[0] == 400
@@ -114,9 +119,14 @@ def test_alerts_need_an_existing_destination_and_a_plain_name(
     )
     ingest_one_span(emulator, "acme", "default")
     api.call("POST", path, alert())
-    assert status_of(api.call, "POST", path, alert())[0] == 409
+    # Names are not unique: a second create makes a second alert; only a known id is refused.
+    second = api.call("POST", path, alert())["id"]
+    assert status_of(api.call, "POST", path, alert(id=second))[0] == 409
+    first, again = api.call("GET", path)["list"]
+    assert first["name"] == again["name"] == "cost"
+    api.call("DELETE", f"{path}/{second}")
+    assert status_of(api.call, "DELETE", f"{path}/{second}")[0] == 404
     (listed,) = api.call("GET", path)["list"]
-    assert listed["name"] == "cost"
     api.call("PUT", f"{path}/{listed['alert_id']}", alert(description="spend"))
     assert api.call("GET", f"{path}/{listed['alert_id']}")["description"] == "spend"
     assert [d["name"] for d in api.call("GET", "/api/acme/alerts/destinations")] == ["oncall"]

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -425,3 +426,37 @@ def test_user_spend_alert_names_the_user_above_the_threshold(
         {"user": "ann", "cost_usd": 1.5, "requests": 3}
     ]
     assert fires(emulator, "openrouter_user_hourly_cost", ALERT_USER_HOURLY_COST_USD="1.5") == []
+
+
+def test_two_provisions_at_once_leave_one_of_each(
+    with_destination: OpenObserveEmulator, tmp_path: Path
+) -> None:
+    """Compose's provision and a manual one, together: both list before either creates
+    (the emulator holds the first lists until both came), and OpenObserve, like the emulator,
+    takes a second alert of the same name."""
+    emulator = with_destination
+    env_file = settings_env(emulator, tmp_path, ALERT_DESTINATION="oncall")
+    emulator.management.hold_first_lists(2)
+    command = [
+        sys.executable,
+        "-m",
+        "openrouter_openobserve.cli",
+        "provision",
+        "--env-file",
+        str(env_file),
+    ]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("created" in output for output in outputs)  # both did create: a real race
+    alerts = Counter(a["name"] for a in emulator.management.list_alerts("acme")["list"])
+    dashboards = Counter(
+        d["title"]
+        for d in emulator.management.list_dashboards("acme", "default", None)["dashboards"]
+    )
+    assert set(alerts.values()) == {1}
+    assert set(alerts) == {alert["name"] for alert in provision.load_json(provision.ALERTS_DIR)}
+    assert set(dashboards.values()) == {1}

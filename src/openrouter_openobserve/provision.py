@@ -4,7 +4,8 @@ The dashboards (`collector/dashboards/*.json`) and alerts (`collector/alerts/*.j
 stored in OpenObserve's own import format and query the stream `default`; provisioning
 points them at OPENOBSERVE_STREAM, sends the alerts to ALERT_DESTINATION and sets the
 thresholds `.env` holds. Idempotent: what already matches is left alone, so a second run
-changes nothing. Dashboards are matched by title, alerts by name, in the `default` folder.
+changes nothing. Dashboards are matched by title, alerts by name, in the `default` folder;
+safe to run twice at once (copies one run made beside the other's are deleted).
 
 OpenObserve takes some of it only after the first spans have landed: an alert on a stream
 without data is refused (404 "Stream X not found"), and an org other than `default` does not
@@ -139,38 +140,80 @@ class Provisioner:
 
     def dashboard(self, desired: dict[str, Any], listed: list[dict[str, Any]]) -> Change:
         title = desired["title"]
-        matches = [item for item in listed if item["title"] == title]
-        if len(matches) > 1:
-            raise ProvisionError(f"{len(matches)} dashboards are titled '{title}': keep one")
         path = f"/api/{self.org}/dashboards"
-        if not matches:
-            self._write("POST", path, desired, {"folder": FOLDER})
+        ids = [item["dashboard_id"] for item in listed if item["title"] == title]
+        if not ids:
+            self._create("dashboard", title, path, desired)
             return Change("dashboard", title, "create")
-        dashboard_id = matches[0]["dashboard_id"]
+        dashboard_id = self._keep_oldest("dashboard", title, desired, ids)
         current = self.api.call("GET", f"{path}/{dashboard_id}")
         if contains(current.get(f"v{current['version']}"), desired):
             return Change("dashboard", title, "unchanged")
         query = {"folder": FOLDER, "hash": current["hash"]}
-        self._write("PUT", f"{path}/{dashboard_id}", desired, query)
+        try:
+            self._write("PUT", f"{path}/{dashboard_id}", desired, query)
+        except OpenObserveError as error:
+            # 409: the hash went stale, another provision updated it first.
+            current = self.api.call("GET", f"{path}/{dashboard_id}")
+            if error.status != 409 or not contains(current.get(f"v{current['version']}"), desired):
+                raise
         return Change("dashboard", title, "update")
 
     def alert(self, desired: dict[str, Any], listed: list[dict[str, Any]]) -> Change:
         name = desired["name"]
         path = f"/api/v2/{self.org}/alerts"
-        match = next((item for item in listed if item["name"] == name), None)
+        ids = [item["alert_id"] for item in listed if item["name"] == name]
         try:
-            if match is None:
-                self._write("POST", path, desired, {"folder": FOLDER})
+            if not ids:
+                self._create("alert", name, path, desired)
                 return Change("alert", name, "create")
-            current = self.api.call("GET", f"{path}/{match['alert_id']}")
+            alert_id = self._keep_oldest("alert", name, desired, ids)
+            current = self.api.call("GET", f"{path}/{alert_id}")
             if contains(current, desired):
                 return Change("alert", name, "unchanged")
-            self._write("PUT", f"{path}/{match['alert_id']}", desired, {})
+            self._write("PUT", f"{path}/{alert_id}", desired, {})
             return Change("alert", name, "update")
         except OpenObserveError as error:
             if (reason := waits_for_data(error)) is None:
                 raise
             return Change("alert", name, "deferred", reason)
+
+    def _create(self, kind: str, name: str, path: str, desired: dict[str, Any]) -> None:
+        if not self.dry_run:
+            self.api.call("POST", path, desired, {"folder": FOLDER})
+            # Listed again: another provision may have created one too.
+            self._keep_oldest(kind, name, desired, self._ids_named(kind, name))
+
+    def _keep_oldest(self, kind: str, name: str, desired: dict[str, Any], ids: list[str]) -> str:
+        """One item of this name: the oldest. OpenObserve does not keep names unique, so
+        two provisions at once may both create one; each then keeps the oldest of what it
+        lists and deletes the other copies of the shipped item (every copy is deleted by
+        whichever run lists it beside an older one, so one remains). A copy someone edited
+        is not deleted: the run stops and asks to keep one."""
+        keep, *copies = sorted(ids, key=lambda item: (len(item), item))  # creation order
+        for copy_id in copies:
+            current = self.api.call("GET", self._item_path(kind, copy_id))
+            content = current.get(f"v{current['version']}") if kind == "dashboard" else current
+            if not contains(content, desired):
+                raise ProvisionError(f"{len(ids)} {kind}s are named '{name}': keep one")
+            try:
+                self._write("DELETE", self._item_path(kind, copy_id), None, {"folder": FOLDER})
+            except OpenObserveError as error:
+                if error.status != 404:  # 404: another provision deleted it first
+                    raise
+        return keep
+
+    def _ids_named(self, kind: str, name: str) -> list[str]:
+        if kind == "dashboard":
+            listed = self.api.call("GET", f"/api/{self.org}/dashboards", None, {"folder": FOLDER})
+            return [d["dashboard_id"] for d in listed["dashboards"] if d["title"] == name]
+        listed = self.api.call("GET", f"/api/v2/{self.org}/alerts")["list"]
+        return [a["alert_id"] for a in listed if a["name"] == name]
+
+    def _item_path(self, kind: str, item_id: str) -> str:
+        if kind == "dashboard":
+            return f"/api/{self.org}/dashboards/{item_id}"
+        return f"/api/v2/{self.org}/alerts/{item_id}"
 
     def check_destination(self, name: str) -> None:
         destinations = self.api.call("GET", f"/api/{self.org}/alerts/destinations") or []

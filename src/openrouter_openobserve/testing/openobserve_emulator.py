@@ -709,6 +709,9 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             self._manage("PUT", self._body())
 
+        def do_DELETE(self) -> None:
+            self._manage("DELETE", self._body())
+
         def do_POST(self) -> None:
             body = self._body()
             path = self.path.split("?")[0]
@@ -864,6 +867,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                     return management.create_dashboard(org, folder, document, emulator.email)
                 if method == "PUT" and item is not None:
                     return management.update_dashboard(org, item, document, query.get("hash"))
+                if method == "DELETE" and item is not None:
+                    return management.delete_dashboard(org, item)
             elif (match := SCHEMA_PATH.match(path)) and method == "GET":
                 stream_type = query.get("type", "logs")
                 return emulator.stream_schema(match["org"], match["stream"], stream_type)
@@ -882,6 +887,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                     return management.create_alert(org, folder, document)
                 if method == "PUT" and item is not None:
                     return management.update_alert(org, item, document)
+                if method == "DELETE" and item is not None:
+                    return management.delete_alert(org, item)
             raise ApiError(404, "not found")
 
         def _answer(self, status: int, document: Any) -> None:

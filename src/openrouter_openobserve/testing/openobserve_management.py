@@ -10,7 +10,8 @@ Faithful to OpenObserve's handlers and models:
 - Alerts (`/api/v2/{org}/alerts`): name required, without spaces, `:#?&%'"` or `/`;
   `destinations` required and each must exist ("Alert destination X not found"); the
   stream must have data (404 "Stream X not found");
-  names are unique per folder (409); list answers `{"list": [{alert_id, name, ...}]}`.
+  names are not unique (a second create makes a second alert); list answers
+  `{"list": [{alert_id, name, ...}]}`; delete answers 404 for an unknown id.
 - Destinations (`/api/{org}/alerts/destinations`): list and create.
 """
 
@@ -146,6 +147,7 @@ class Management:
         self.dashboards: dict[tuple[str, str], dict[str, Any]] = {}
         self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
         self.destinations: dict[tuple[str, str], dict[str, Any]] = {}
+        self._held: dict[str, list[Any]] = {}  # hold_first_lists
 
     # dashboards
     def _parse_dashboard(self, body: Any) -> dict[str, Any]:
@@ -220,11 +222,20 @@ class Management:
             )
             return self._details(stored)
 
+    def delete_dashboard(self, org: str, dashboard_id: str) -> dict[str, Any]:
+        """`delete_dashboard` (src/handler/http/request/dashboards/mod.rs, v0.92.2
+        src/api/management/src/request/dashboards/mod.rs): 404 "Dashboard not found"."""
+        with self._lock:
+            if self.dashboards.pop((org, dashboard_id), None) is None:
+                raise ApiError(404, "Dashboard not found")
+        return {"code": 200, "message": "Dashboard deleted"}
+
     def get_dashboard(self, org: str, dashboard_id: str) -> dict[str, Any]:
         with self._lock:
             return self._details(self._stored(org, dashboard_id))
 
     def list_dashboards(self, org: str, folder: str | None, title: str | None) -> dict[str, Any]:
+        self._wait_for_the_others("dashboards")
         with self._lock:
             items = []
             for (row_org, dashboard_id), stored in self.dashboards.items():
@@ -282,7 +293,8 @@ class Management:
             raise ApiError(400, "Alert destinations is required")
         for destination in body["destinations"]:
             if (org, destination) not in self.destinations:
-                raise ApiError(400, f"Alert destination {destination} not found")
+                # AlertError::AlertDestinationNotFound, which http.rs answers not_found.
+                raise ApiError(404, f"Alert destination {destination} not found")
         # alert.rs `prepare_alert`: a stream without a schema (no data yet) is
         # `AlertError::StreamNotFound`, which http.rs answers 404 "Stream X not found".
         stream = body["stream_name"]
@@ -295,9 +307,11 @@ class Management:
     def create_alert(self, org: str, folder: str, body: Any) -> dict[str, Any]:
         with self._lock:
             alert = self._check_alert(org, body)
-            for (row_org, _), existing in self.alerts.items():
-                if row_org == org and existing["name"] == alert["name"]:
-                    raise ApiError(409, "Alert already exists")
+            # prepare_alert (v0.91.5 src/service/alerts/alert.rs, v0.92.2
+            # src/core/src/alerts/alert.rs): only an `id` that exists is refused; names are
+            # not unique, so a second create of a name makes a second alert.
+            if (org, alert.get("id")) in self.alerts:
+                raise ApiError(409, "Alert already exists")
             alert_id = f"2{next(self._ids):026d}"[:27]
             alert.update(id=alert_id, folder_id=folder, updated_at=int(time.time()))
             self.alerts[(org, alert_id)] = alert
@@ -313,6 +327,14 @@ class Management:
             self.alerts[(org, alert_id)] = alert
         return {"code": 200, "message": "Alert Updated"}
 
+    def delete_alert(self, org: str, alert_id: str) -> dict[str, Any]:
+        """`delete_alert` (src/handler/http/request/alerts/mod.rs, v0.92.2
+        src/api/management/src/request/alerts/mod.rs): 404 unless the alert exists."""
+        with self._lock:
+            if self.alerts.pop((org, alert_id), None) is None:
+                raise ApiError(404, "Alert not found")
+        return {"code": 200, "message": "Alert deleted"}
+
     def get_alert(self, org: str, alert_id: str) -> dict[str, Any]:
         with self._lock:
             alert = self.alerts.get((org, alert_id))
@@ -320,7 +342,28 @@ class Management:
                 raise ApiError(404, "Alert not found")
             return {k: v for k, v in copy.deepcopy(alert).items() if k != "folder_id"}
 
+    def hold_first_lists(self, parties: int) -> None:
+        """A test device, not OpenObserve's: the next `parties` list requests of dashboards,
+        and of alerts, each wait until all of them arrived, so concurrent clients see the
+        same (empty) list before any of them creates."""
+        with self._lock:
+            self._held = {
+                kind: [threading.Barrier(parties, timeout=30), 0]
+                for kind in ("dashboards", "alerts")
+            }
+
+    def _wait_for_the_others(self, kind: str) -> None:
+        with self._lock:
+            held = self._held.get(kind)
+            if held is None:
+                return
+            held[1] += 1
+            if held[1] == held[0].parties:  # the last one: later lists are not held
+                del self._held[kind]
+        held[0].wait()
+
     def list_alerts(self, org: str) -> dict[str, Any]:
+        self._wait_for_the_others("alerts")
         with self._lock:
             return {
                 "list": [
