@@ -193,8 +193,9 @@ def manifest_release() -> str:
     return manifest()["dist"]["version"]
 
 
-def manifest_processors() -> list[dict[str, str]]:
-    return manifest()["processors"]
+def manifest_own_components() -> list[dict[str, str]]:
+    """The bundle's own collector components (a `path` in this repository)."""
+    return [e for kind in ("processors", "extensions") for e in manifest()[kind] if "path" in e]
 
 
 def test_follows_the_compose_specification() -> None:
@@ -257,9 +258,7 @@ def test_collectors_run_the_build_the_tests_run(compose: dict[str, Any]) -> None
     dockerfile = (ROOT / "collector" / "Dockerfile").read_text()
     build_stage = dockerfile.split(" AS build\n")[1].split("\nFROM ")[0]
     copied = {line.split()[1] for line in build_stage.splitlines() if line.startswith("COPY ")}
-    own = {
-        f"collector/{e['path'].removeprefix('./')}" for e in manifest_processors() if "path" in e
-    }
+    own = {f"collector/{e['path'].removeprefix('./')}" for e in manifest_own_components()}
     assert copied == {"scripts/build-collector", "collector/builder-config.yaml", *own}
     assert "RUN scripts/build-collector" in build_stage
     assert 'ENTRYPOINT ["/otelcol-openrouter"]' in dockerfile

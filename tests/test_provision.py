@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from openrouter_openobserve import provision
 from openrouter_openobserve.settings import SETTINGS
+from openrouter_openobserve.testing import openobserve_genai as genai
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator
 from openrouter_openobserve.testing.openobserve_search import check_sql
 from tests.contract import contract_schema
@@ -460,3 +461,21 @@ def test_two_provisions_at_once_leave_one_of_each(
     assert set(alerts.values()) == {1}
     assert set(alerts) == {alert["name"] for alert in provision.load_json(provision.ALERTS_DIR)}
     assert set(dashboards.values()) == {1}
+
+
+def test_the_lag_panel_reads_the_ingest_time_where_openobserve_writes_it(
+    acme: OpenObserveEmulator, tmp_path: Path, release: str
+) -> None:
+    assert run(provision.main, settings_env(acme, tmp_path)).exit_code == 0
+    (listed,) = acme.management.list_dashboards("acme", "default", None)["dashboards"]
+    stored = acme.management.get_dashboard("acme", listed["dashboard_id"])["v5"]
+    (lag,) = [
+        panel
+        for tab in stored["tabs"]
+        for panel in tab["panels"]
+        if panel["title"] == "Delivery lag per service (minutes)"
+    ]
+    sql = lag["queries"][0]["query"]
+    assert ("_o2_ingest_ts" in sql) == genai.RELEASES[release].ingest_ts
+    hits = acme.search("acme", {"sql": sql, "start_time": 0, "end_time": 2**62})["hits"]
+    assert len(hits) == 1 and isinstance(hits[0]["y_axis_1"], float)

@@ -319,6 +319,7 @@ def test_hashing_user_ids_needs_a_salt_that_stays_out_of_the_file(tmp_path: Path
             [
                 "transform/normalise_openinference",
                 "transform/normalise_genai",
+                "transform/one_session",
                 "transform/bound_columns",
                 "transform/privacy",
                 "transform/mask_secrets",

@@ -115,9 +115,10 @@ def test_report_on_a_stream_without_data(emulator: OpenObserveEmulator, tmp_path
 QUIET_STREAMS = ("otelcol_exporter_send_failed_spans",)
 
 
-def test_every_dashboard_panel_answers_on_real_traffic(llm_traffic: Any) -> None:
+@pytest.mark.parametrize("ingest_time", [False, True], ids=["v0.91.5 queries", "v0.92 queries"])
+def test_every_dashboard_panel_answers_on_real_traffic(llm_traffic: Any, ingest_time: bool) -> None:
     emulator, _ = llm_traffic
-    (dashboard,) = provision.desired_dashboards("llm_traces")
+    (dashboard,) = provision.desired_dashboards("llm_traces", ingest_time)
     for tab in dashboard["tabs"]:
         for panel in tab["panels"]:
             fields = panel["queries"][0]["fields"]

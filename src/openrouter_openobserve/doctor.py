@@ -173,7 +173,7 @@ class Doctor:
         if age_h is None:
             detail = f"{queued:.0f} spans queued; none delivered in the last {window_h} h"
             return Check("collector backlog", True, detail)
-        detail = f"{queued:.0f} spans queued; newest delivered span {age_h:.1f} h old"
+        detail = f"{queued:.0f} spans queued; spans arrive {age_h:.1f} h late"
         if age_h > 0.8 * window_h:
             return Check(
                 "collector backlog",
@@ -259,21 +259,45 @@ def _api_fix(error: OpenObserveError, key: str, org: str) -> str:
     return "check OPENOBSERVE_URL and that OpenObserve is up"
 
 
+# Spans delivered this recently say how late delivery runs now.
+RECENT_DELIVERY_US = 15 * 60_000_000
+
+
 def delivery_lag_hours(settings: dict[str, Any]) -> float | None:
-    """Hours since the newest span that reached the stream within the ingest window (None
-    when none did): while the collector holds a backlog, about the age of its oldest span."""
+    """How many hours late spans reach the stream (None when none arrived within the ingest
+    window): the age of the newest span there (while the collector holds a backlog, about
+    the age of its oldest), and, where OpenObserve writes each span's ingest time
+    (`_o2_ingest_ts`, from v0.92), the latest of the last 15 minutes' spans."""
     openobserve = OpenObserve.from_settings(settings)
+    stream = settings["OPENOBSERVE_STREAM"]
     now_us = int(time.time() * 1e6)
-    window_us = settings["OPENOBSERVE_INGEST_WINDOW_HOURS"] * 3_600_000_000
-    sql = f'SELECT MAX(_timestamp) AS newest FROM "{settings["OPENOBSERVE_STREAM"]}"'
+    start_us = now_us - settings["OPENOBSERVE_INGEST_WINDOW_HOURS"] * 3_600_000_000
+    sql = f'SELECT MAX(_timestamp) AS newest FROM "{stream}"'
     try:
-        hits = openobserve.search(sql, now_us - window_us, now_us + 1)
+        hits = openobserve.search(sql, start_us, now_us + 1)
+        late_us = ingest_lateness_us(openobserve, stream, start_us, now_us)
     except OpenObserveError as error:
         if not not_there_yet(error):
             raise
         return None
     newest = hits[0].get("newest") if hits else None
-    return None if newest is None else (now_us - newest) / 3_600_000_000
+    if newest is None:
+        return None
+    return max(now_us - newest, late_us or 0) / 3_600_000_000
+
+
+def ingest_lateness_us(openobserve: OpenObserve, stream: str, start_us: int, now_us: int) -> Any:
+    """The most a recently delivered span waited between its end and OpenObserve's ingest,
+    or None where the stream has no `_o2_ingest_ts` (v0.91.5)."""
+    fields = openobserve.stream_schema(stream).get("schema") or []
+    if not any(field.get("name") == "_o2_ingest_ts" for field in fields):
+        return None
+    sql = (
+        f'SELECT MAX(_o2_ingest_ts - end_time / 1000) AS late FROM "{stream}" '
+        f"WHERE _o2_ingest_ts >= {now_us - RECENT_DELIVERY_US}"
+    )
+    hits = openobserve.search(sql, start_us, now_us + 1)
+    return hits[0].get("late") if hits else None
 
 
 def send_canary(name: str, settings: dict[str, Any]) -> None:

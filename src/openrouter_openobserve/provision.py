@@ -41,6 +41,14 @@ THRESHOLD_SETTINGS = {
     "openrouter_pipeline_backlog": "ALERT_BACKLOG_ITEMS",
 }
 TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
+# Panels whose query reads OpenObserve's ingest time (`_o2_ingest_ts`, written from v0.92)
+# where the stream has it; the shipped JSON holds the estimate v0.91.5 can answer.
+INGEST_TIME_QUERIES = {
+    "Delivery lag per service (minutes)": (
+        'SELECT service_name AS "x_axis_1", MAX(_o2_ingest_ts - end_time / 1000) / 60000000.0 '
+        'AS "y_axis_1" FROM "default" GROUP BY x_axis_1 ORDER BY y_axis_1 DESC'
+    ),
+}
 EXIT_FAILED, EXIT_INVALID, EXIT_DEFERRED = 1, 2, 3
 RETRY_INTERVAL_S = 5.0
 
@@ -81,7 +89,9 @@ def retarget(sql: str, stream: str) -> str:
     return sql.replace(shipped, f'FROM "{stream}"')
 
 
-def desired_dashboards(stream: str) -> list[dict[str, Any]]:
+def desired_dashboards(stream: str, ingest_time: bool = False) -> list[dict[str, Any]]:
+    """The shipped dashboards on `stream`; with `ingest_time`, the panels that can read
+    OpenObserve's ingest time do."""
     dashboards = load_json(DASHBOARDS_DIR)
     for dashboard in dashboards:
         for tab in dashboard["tabs"]:
@@ -89,6 +99,8 @@ def desired_dashboards(stream: str) -> list[dict[str, Any]]:
                 for query in panel["queries"]:
                     if query["fields"]["stream_type"] != "traces":
                         continue  # a metric stream has the metric's name, whatever the setting
+                    if ingest_time and panel["title"] in INGEST_TIME_QUERIES:
+                        query["query"] = INGEST_TIME_QUERIES[panel["title"]]
                     query["query"] = retarget(query["query"], stream)
                     query["fields"]["stream"] = stream
     return dashboards
@@ -215,6 +227,17 @@ class Provisioner:
             return f"/api/{self.org}/dashboards/{item_id}"
         return f"/api/v2/{self.org}/alerts/{item_id}"
 
+    def has_ingest_time(self, stream: str) -> bool:
+        """Does OpenObserve write `_o2_ingest_ts` into the stream (v0.92 on)? Unknown, so
+        no, before the first spans: a later run switches the panels over."""
+        try:
+            fields = self.api.stream_schema(stream).get("schema") or []
+        except OpenObserveError as error:
+            if error.status != 404:
+                raise
+            return False
+        return any(field.get("name") == "_o2_ingest_ts" for field in fields)
+
     def check_destination(self, name: str) -> None:
         destinations = self.api.call("GET", f"/api/{self.org}/alerts/destinations") or []
         names = sorted(d["name"] for d in destinations)
@@ -229,7 +252,8 @@ class Provisioner:
         """Every shipped dashboard, then every alert (when a destination is set); a bad
         destination stops the run before anything is written. In an org OpenObserve has not
         created yet, everything is deferred."""
-        dashboards = desired_dashboards(settings["OPENOBSERVE_STREAM"])
+        stream = settings["OPENOBSERVE_STREAM"]
+        dashboards = desired_dashboards(stream)
         alerts = desired_alerts(settings) if settings["ALERT_DESTINATION"] else []
         try:
             if alerts:
@@ -243,6 +267,8 @@ class Provisioner:
                 for kind, items in (("dashboard", dashboards), ("alert", alerts))
                 for item in items
             ]
+        if self.has_ingest_time(stream):
+            dashboards = desired_dashboards(stream, ingest_time=True)
         changes = [self.dashboard(d, listed["dashboards"]) for d in dashboards]
         if alerts:
             existing = self.api.call("GET", f"/api/v2/{self.org}/alerts")["list"]
@@ -273,8 +299,11 @@ def provision_until_done(
             key = (change.kind, change.name)
             earlier = done.get(key)
             # A create or update in an earlier run stays the item's story: "unchanged" in a
-            # later run only says it is still there.
-            if earlier is None or earlier.action == "deferred" or change.action != "unchanged":
+            # later run only says it is still there, "update" after "create" that the first
+            # spans changed it (the panels that read the ingest time).
+            if earlier is None or earlier.action == "deferred" or earlier.action == "unchanged":
+                done[key] = change
+            elif change.action == "update" and earlier.action != "create":
                 done[key] = change
         deferred = [key for key, change in done.items() if change.action == "deferred"]
         if not deferred or time.monotonic() + RETRY_INTERVAL_S > deadline:
