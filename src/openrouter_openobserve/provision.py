@@ -301,9 +301,12 @@ def provision_until_done(
             # A create or update in an earlier run stays the item's story: "unchanged" in a
             # later run only says it is still there, "update" after "create" that the first
             # spans changed it (the panels that read the ingest time).
-            if earlier is None or earlier.action == "deferred" or earlier.action == "unchanged":
-                done[key] = change
-            elif change.action == "update" and earlier.action != "create":
+            if (
+                earlier is None
+                or earlier.action == "deferred"
+                or earlier.action == "unchanged"
+                or (change.action == "update" and earlier.action != "create")
+            ):
                 done[key] = change
         deferred = [key for key, change in done.items() if change.action == "deferred"]
         if not deferred or time.monotonic() + RETRY_INTERVAL_S > deadline:
