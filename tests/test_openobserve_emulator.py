@@ -3,6 +3,7 @@ names the function each behaviour follows)."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import time
@@ -12,6 +13,7 @@ import zlib
 
 import pytest
 import zstandard
+from google.protobuf import json_format
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -364,6 +366,15 @@ def test_spans_outside_the_ingest_window_are_a_partial_success(
     assert status == 200
     assert ExportTraceServiceResponse.FromString(payload).partial_success.rejected_spans == 1
     assert [row["span_id"] for row in emulator.rows("default", org="acme")] == [SPAN_ID.hex()]
+    # OTLP/JSON (ids in hex): 206 Partial Content, the same answer as JSON.
+    document = json_format.MessageToDict(request)
+    for span in document["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+        for key in ("traceId", "spanId", "parentSpanId"):
+            span[key] = base64.b64decode(span[key]).hex()
+    body = json.dumps(document).encode()
+    status, payload = post(emulator, body, content_type="application/json")
+    assert status == 206
+    assert json.loads(payload)["partialSuccess"]["rejectedSpans"] == "1"
 
 
 def test_map_valued_attributes_become_columns(emulator: OpenObserveEmulator) -> None:
@@ -492,3 +503,40 @@ def test_a_failed_llm_call_gets_the_requested_model_and_a_zero_cost(
     [row] = emulator.rows("default", org="acme")
     assert row["gen_ai_response_model"] == "openai/gpt-4o-mini"
     assert row["gen_ai_usage_cost"] == 0.0 and row["gen_ai_usage_input_tokens"] == 0
+
+
+def test_a_run_of_invalid_characters_in_a_stream_name_becomes_one_underscore(
+    emulator: OpenObserveEmulator,
+) -> None:
+    """format_stream_name: `LLM -- Traces` is stored as `llm_traces`, which the settings'
+    hint for an invalid OPENOBSERVE_STREAM names too."""
+    from openrouter_openobserve import settings
+
+    assert post(emulator, make_request().SerializeToString(), stream="LLM -- Traces")[0] == 200
+    assert emulator.rows("llm_traces", org="acme")
+    with pytest.raises(settings.SettingsError, match="would store 'llm_traces'"):
+        settings.validate({"OPENOBSERVE_STREAM": "LLM -- Traces"})
+
+
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        ('SELEC * FROM "default"', 20001),
+        ('SELECT no_such_column FROM "default"', 20004),
+        ('SELECT no_such_function(1) FROM "default"', 20005),
+        ("SELECT CAST('x' AS BIGINT) AS n FROM \"default\"", 20008),
+    ],
+)
+def test_sql_errors_carry_openobserves_error_codes(
+    emulator: OpenObserveEmulator, sql: str, code: int
+) -> None:
+    assert post(emulator, make_request().SerializeToString())[0] == 200
+    body = json.dumps({"query": {"sql": sql, "start_time": 0, "end_time": 2**62}}).encode()
+    status, payload = post(
+        emulator,
+        body,
+        path="/api/acme/_search?type=traces",
+        content_type="application/json",
+        auth=emulator.auth_token,
+    )
+    assert (status, json.loads(payload)["code"]) == (400, code), payload

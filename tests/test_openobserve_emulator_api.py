@@ -207,7 +207,7 @@ def test_sql_runs_as_in_openobserve(api: OpenObserve, emulator: OpenObserveEmula
     assert grouped == [{"m": "a", "p50": 300.0}, {"m": "b", "p50": 200.0}]
     for sql, complaint in (
         ('SELECT nope FROM "s"', "No field named nope"),
-        ('DELETE FROM "s"', "Only SELECT statements are supported"),
+        ('DELETE FROM "s"', "Search SQL not valid"),
     ):
         status, message = status_of(api.search, sql, *window)
         assert status == 400 and complaint in message

@@ -109,7 +109,9 @@ def parse_basic_token(value: str) -> str:
 
 def parse_stream(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9_:]{1,128}", value):
-        stored = re.sub(r"[^a-zA-Z0-9_:]", "_", value).lower()[:40]
+        # format_stream_name (config/src/utils/schema.rs): each run of other characters
+        # becomes one '_', then lowercase.
+        stored = re.sub(r"[^a-zA-Z0-9_:]+", "_", value).lower()[:40]
         _fail(f"lowercase letters, digits, '_' or ':' (OpenObserve would store '{stored}')")
     return value
 

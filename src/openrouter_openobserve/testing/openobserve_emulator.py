@@ -94,10 +94,12 @@ class IngestError(Exception):
 
 
 def normalise_stream_name(name: str | None) -> str:
-    """Characters outside [a-zA-Z0-9_:] become '_', then lowercase; default 'default'."""
+    """`format_stream_name` (src/config/src/utils/schema.rs, both releases): each run of
+    characters outside [a-zA-Z0-9_:] becomes one '_' (RE_CORRECT_STREAM_NAME), then
+    lowercase (ZO_FORMAT_STREAM_NAME_TO_LOWERCASE, on by default); default 'default'."""
     if not name:
         return "default"
-    return re.sub(r"[^a-zA-Z0-9_:]", "_", name).lower()
+    return re.sub(r"[^a-zA-Z0-9_:]+", "_", name).lower()
 
 
 def flatten_key(key: str) -> str:
@@ -363,10 +365,13 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
 
 def encode_response(
     content_type: str, rejected: int = 0, signal: str = "traces"
-) -> tuple[bytes, str]:
-    """The OTLP answer, with a partial success when spans (`format_response`) or log records
-    (logs/otlp.rs `handle_request`) were rejected."""
+) -> tuple[int, bytes, str]:
+    """The OTLP answer's status and body, with a partial success when spans
+    (`format_response` in src/core/src/traces/mod.rs, v0.91.5 src/service/traces/mod.rs:
+    OTLP/JSON answers it 206 Partial Content, protobuf 200) or log records (logs/otlp.rs
+    `handle_request`) were rejected."""
     response: Any
+    status = 200
     if signal == "logs":
         response = ExportLogsServiceResponse()
         if rejected:
@@ -375,9 +380,13 @@ def encode_response(
         response = ExportTraceServiceResponse()
         if rejected:
             response.partial_success.rejected_spans = rejected
+            response.partial_success.error_message = (
+                "Some spans were rejected due to exceeding the allowed retention period"
+            )
+            status = 206
     if content_type.startswith("application/json"):
-        return json_format.MessageToJson(response).encode(), "application/json"
-    return response.SerializeToString(), "application/x-protobuf"
+        return status, json_format.MessageToJson(response).encode(), "application/json"
+    return 200, response.SerializeToString(), "application/x-protobuf"
 
 
 # --- the server -------------------------------------------------------------------
@@ -768,8 +777,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                     self._answer(error.status, {"code": error.status, "message": str(error)})
                 return
             emulator.log(RequestLog(self.path, 200, stored_in, count, rejected=rejected))
-            payload, media_type = encode_response(content_type, rejected, signal)
-            self._send(200, payload, media_type)
+            answer, payload, media_type = encode_response(content_type, rejected, signal)
+            self._send(answer, payload, media_type)
 
         def _ingest_spans(
             self, org: str, stream: str | None, raw: bytes, content_type: str
@@ -818,6 +827,8 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 emulator.log(RequestLog(path, error.status, None, 0))
                 self._text(error.status, str(error))
                 return
+            from openrouter_openobserve.testing.openobserve_search import SearchError
+
             stream_type = self._query().get("type", "logs")
             try:
                 query = json.loads(body)["query"]
@@ -826,6 +837,11 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 # HttpResponse::error_code: the HTTP status is 400, `code` the error code.
                 message = f"Search stream not found: {error}"
                 status, answer = 400, {"code": 20002, "message": message, "error_detail": ""}
+            except SearchError as error:
+                status, answer = (
+                    400,
+                    {"code": error.code, "message": str(error), "error_detail": ""},
+                )
             except (ValueError, KeyError, TypeError) as error:
                 status, answer = 400, {"code": 400, "message": f"Search SQL error: {error}"}
             emulator.log(RequestLog(path, status, None, 0))

@@ -83,13 +83,34 @@ def _in_window(table: pa.Table, start: int, end: int) -> pa.Table:
     return table.filter(pc.and_(pc.greater_equal(timestamps, start), pc.less(timestamps, end)))
 
 
+class SearchError(ValueError):
+    """A query OpenObserve refuses: 400 with its ErrorCodes `code` and `get_message` text
+    (src/infra/src/errors/mod.rs), the DataFusion error sorted as `From<DataFusionError>`
+    in src/infra/src/errors/grpc.rs sorts it (v0.92.2; v0.91.5 the same codes)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @classmethod
+    def from_datafusion(cls, error: str) -> SearchError:
+        first = error.splitlines()[0]
+        if "SQL error: ParserError" in error:  # sqlparser refused it: SearchSQLNotValid
+            return cls(20001, "Search SQL not valid")
+        if "No field named" in error:
+            return cls(20004, f"Search field not found: {first}")
+        if "Invalid function " in error:
+            return cls(20005, f"Search function not defined: {first}")
+        return cls(20008, "Search SQL execute error")
+
+
 def run_sql(query: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The hits of `query` (OpenObserve's `query` object) over `tables` (stream -> rows)."""
     sql = query.get("sql")
     if not isinstance(sql, str) or not sql.strip():
         raise ValueError("query.sql: expected an SQL statement")
     if not re.match(r"\s*(SELECT|WITH)\b", sql, re.IGNORECASE):
-        raise ValueError("Only SELECT statements are supported")
+        raise SearchError(20001, "Search SQL not valid")  # only queries are searches
     start, end = int(query.get("start_time", 0)), int(query.get("end_time", 2**63 - 1))
     context = SessionContext()
     context.register_udf(_histogram(histogram_step_s(start, end)))
@@ -100,7 +121,7 @@ def run_sql(query: dict[str, Any], tables: dict[str, list[dict[str, Any]]]) -> l
     except Exception as error:  # DataFusion raises plain Exceptions with its message
         if match := _TABLE_NOT_FOUND.search(str(error)):
             raise StreamNotFound(match["table"]) from None
-        raise ValueError(str(error).splitlines()[0]) from None
+        raise SearchError.from_datafusion(str(error)) from None
 
 
 def check_sql(sql: str, columns: dict[str, pa.DataType], stream: str) -> None:
