@@ -190,8 +190,10 @@ def test_sql_runs_as_in_openobserve(api: OpenObserve, emulator: OpenObserveEmula
         for i in range(6)
     ]
     emulator.ingest("acme", "s", rows)
-    window = (NOW_US, NOW_US + 3_600_000_000)
-    assert histogram_step_s(*window) == 60
+    hour_us = 3_600_000_000
+    # generate_histogram_interval's table: 24 h -> 1 h buckets, 2 h -> 1 min, 1 h -> 30 s.
+    assert [histogram_step_s(NOW_US, NOW_US + h * hour_us) for h in (24, 2, 1)] == [3600, 60, 30]
+    window = (NOW_US, NOW_US + 2 * hour_us)
     hits = api.search(
         'SELECT histogram(_timestamp) AS t, COUNT(*) AS n FROM "s" GROUP BY t ORDER BY t', *window
     )

@@ -204,11 +204,11 @@ class Provisioner:
         is not deleted: the run stops and asks to keep one."""
         keep, *copies = sorted(ids, key=lambda item: (len(item), item))  # creation order
         for copy_id in copies:
-            current = self.api.call("GET", self._item_path(kind, copy_id))
-            content = current.get(f"v{current['version']}") if kind == "dashboard" else current
-            if not contains(content, desired):
-                raise ProvisionError(f"{len(ids)} {kind}s are named '{name}': keep one")
             try:
+                current = self.api.call("GET", self._item_path(kind, copy_id))
+                content = current.get(f"v{current['version']}") if kind == "dashboard" else current
+                if not contains(content, desired):
+                    raise ProvisionError(f"{len(ids)} {kind}s are named '{name}': keep one")
                 self._write("DELETE", self._item_path(kind, copy_id), None, {"folder": FOLDER})
             except OpenObserveError as error:
                 if error.status != 404:  # 404: another provision deleted it first

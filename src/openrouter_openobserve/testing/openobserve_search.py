@@ -25,15 +25,29 @@ from datafusion import SessionContext, udf
 
 from openrouter_openobserve.testing.openobserve_management import StreamNotFound
 
-# OpenObserve's auto interval: the smallest of these giving at most ~100 buckets.
-_HISTOGRAM_STEPS_S = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400)
-_MAX_BUCKETS = 100
+# histogram()'s interval without an argument: `generate_histogram_interval` (v0.92.2
+# src/search/src/sql/visitor/histogram_interval.rs, v0.91.5 under src/service/search/): the
+# first row whose time range the query's reaches, (range, bucket) in seconds; else 10 s.
+_HISTOGRAM_INTERVALS_S = (
+    (24 * 60 * 3600, 86400),
+    (24 * 30 * 3600, 43200),
+    (24 * 28 * 3600, 21600),
+    (24 * 21 * 3600, 10800),
+    (24 * 15 * 3600, 7200),
+    (6 * 3600, 3600),
+    (2 * 3600, 60),
+    (3600, 30),
+    (1800, 15),
+    (900, 10),
+)
 _TABLE_NOT_FOUND = re.compile(r"table '(?:[^'.]*\.)*(?P<table>[^'.]*)' not found")
 
 
 def histogram_step_s(start_us: int, end_us: int) -> int:
-    span_s = max(1, (end_us - start_us) // 1_000_000)
-    return next((s for s in _HISTOGRAM_STEPS_S if span_s / s <= _MAX_BUCKETS), 86400)
+    if (start_us, end_us) == (0, 0):
+        return 3600
+    span_s = (end_us - start_us) / 1_000_000
+    return next((step for reach, step in _HISTOGRAM_INTERVALS_S if span_s >= reach), 10)
 
 
 def _histogram(step_s: int) -> Any:
