@@ -65,7 +65,9 @@ def test_malformed_dashboards_are_refused_like_openobserve(api: OpenObserve) -> 
     del no_legend["tabs"][1]["panels"][0]["config"]["show_legends"]
     for body in (no_layout, no_legend, {"version": 5, "title": ""}):
         status, message = status_of(api.call, "POST", "/api/acme/dashboards", body)
-        assert status == 400 and message.endswith("Error parsing request body")
+        assert status == 422 and "Failed to deserialize the JSON body" in message, message
+    status, message = status_of(api.call, "POST", "/api/acme/dashboards", b"{not json")
+    assert status == 400 and "Failed to parse the request body as JSON" in message
     assert api.call("GET", "/api/acme/dashboards") == {"dashboards": []}
 
 

@@ -41,6 +41,7 @@ from openrouter_openobserve.testing import openobserve_genai as genai
 from openrouter_openobserve.testing.openobserve_management import (
     DEFAULT_FOLDER,
     ApiError,
+    BodyRejected,
     Management,
     StreamNotFound,
 )
@@ -860,12 +861,17 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 self._text(error.status, str(error))
                 return
             try:
-                document = json.loads(body) if body else None
+                try:
+                    document = json.loads(body) if body else None
+                except json.JSONDecodeError as error:
+                    raise BodyRejected(str(error), syntax=True) from None
                 status, answer = 200, self._route(method, path, document)
+            except BodyRejected as error:
+                emulator.log(RequestLog(path, error.status, None, 0, method=method))
+                self._text(error.status, str(error))
+                return
             except ApiError as error:
                 status, answer = error.status, {"code": error.status, "message": str(error)}
-            except json.JSONDecodeError:
-                status, answer = 400, {"code": 400, "message": "Error parsing request body"}
             emulator.log(RequestLog(path, status, None, 0, method=method))
             self._answer(status, answer)
 

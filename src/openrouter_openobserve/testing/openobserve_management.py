@@ -3,7 +3,7 @@
 Faithful to OpenObserve's handlers and models:
 - Dashboards (`/api/{org}/dashboards`, `?folder=` defaulting to `default`): bodies are
   parsed as their `version` says (this emulator knows version 5, whose required fields
-  it checks like OpenObserve's serde models: 400 "Error parsing request body"); create
+  it checks like OpenObserve's serde models: 422 in plain text, `BodyRejected`); create
   answers the stored dashboard `{"v5": {...}, "version", "hash", "updatedAt"}`; update
   needs `?hash=` of the stored version (missing: 500, stale: 409); list answers
   `{"dashboards": [{dashboard_id, title, hash, ...}]}`.
@@ -38,6 +38,21 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BodyRejected(ApiError):
+    """axum's `Json` extractor refusing a body before the handler runs (both releases take
+    dashboards and alerts as `axum::Json<...>`): JSON that does not fit the model is 422,
+    JSON that does not parse 400, each a plain-text line (axum 0.8 `JsonRejection`). The
+    emulator's reason after the prefix is its own, not serde's wording."""
+
+    def __init__(self, reason: str, syntax: bool = False) -> None:
+        if syntax:
+            super().__init__(400, f"Failed to parse the request body as JSON: {reason}")
+        else:
+            super().__init__(
+                422, f"Failed to deserialize the JSON body into the target type: {reason}"
+            )
 
 
 class StreamNotFound(ValueError):
@@ -152,13 +167,13 @@ class Management:
     # dashboards
     def _parse_dashboard(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise ApiError(400, "Error parsing request body")
+            raise BodyRejected("expected a JSON object")
         if body.get("version", 1) != 5:
             raise ApiError(400, "emulator: only dashboard version 5 is implemented")
         try:
             jsonschema.validate(body, DASHBOARD_V5_SCHEMA)
-        except jsonschema.ValidationError:
-            raise ApiError(400, "Error parsing request body") from None
+        except jsonschema.ValidationError as error:
+            raise BodyRejected(error.message[:200]) from None
         return copy.deepcopy(body)
 
     @staticmethod
@@ -278,7 +293,7 @@ class Management:
     # alerts
     def _check_alert(self, org: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("destinations"), list):
-            raise ApiError(400, "Error parsing request body")
+            raise BodyRejected("destinations: expected a list")
         name = str(body.get("name", "")).strip()
         if not name or not body.get("stream_name"):
             raise ApiError(400, "Alert name is required")
