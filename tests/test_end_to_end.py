@@ -30,7 +30,10 @@ MODEL = "meta-llama/llama-3.1-8b-instruct"
 
 
 def test_openrouter_call_lands_in_the_configured_stream(
-    emulator: OpenObserveEmulator, simulator: OpenRouterSimulator, collector: Collector
+    emulator: OpenObserveEmulator,
+    simulator: OpenRouterSimulator,
+    collector: Collector,
+    release: str,
 ) -> None:
     result = run_app(
         ["ask", "What is OpenTelemetry?", "--model", MODEL],
@@ -39,6 +42,7 @@ def test_openrouter_call_lands_in_the_configured_stream(
             "OPENROUTER_BASE_URL": simulator.base_url,
             "OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_grpc_endpoint,
             "OTEL_SERVICE_NAME": "e2e-app",
+            "OTEL_RESOURCE_ATTRIBUTES": "service.version=1.4.0",
         },
     )
     assert result.returncode == 0, result.stderr
@@ -61,6 +65,8 @@ def test_openrouter_call_lands_in_the_configured_stream(
     assert row["span_status"] == "OK"
     assert int(row["duration"]) > 0
     assert row["service_name"] == "e2e-app"
+    # v0.92 names the agent's version from the resource's service.version; v0.91.5 does not.
+    assert row.get("gen_ai_agent_version") == ("1.4.0" if release != "v0.91.5" else None)
     assert sent["body"]["model"] == MODEL
     # Only accepted requests stored anything, all with the configured credentials.
     assert {r.status for r in emulator.requests} == {200}

@@ -14,6 +14,7 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError
 from openrouter_openobserve.provision import DASHBOARDS_DIR, load_json
+from openrouter_openobserve.testing import openobserve_genai as genai
 from openrouter_openobserve.testing.openobserve_emulator import OpenObserveEmulator, kv
 from openrouter_openobserve.testing.openobserve_search import histogram_step_s
 from tests.harness import create_org
@@ -170,6 +171,7 @@ def test_otlp_metrics_become_one_stream_per_metric(
     assert (counter["value"], counter["gen_ai_request_model"]) == (3.0, "a/x")
     assert counter["service_name"] == "app" and counter["_timestamp"] == NOW_US
     assert counter["aggregation_temporality"] == "AGGREGATION_TEMPORALITY_DELTA"
+    assert (counter["is_monotonic"], counter["flag"]) == ("true", "DATA_POINT_FLAGS_DO_NOT_USE")
     buckets = emulator.metric_rows("gen_ai_client_operation_duration_bucket")
     assert [(row["le"], row["value"]) for row in buckets] == [
         ("1", 1.0),
@@ -184,6 +186,26 @@ def test_otlp_metrics_become_one_stream_per_metric(
     # Traces are another namespace, where that stream does not exist: 400, error 20002.
     status, message = status_of(api.search, sql, NOW_US - 1, NOW_US + 1, "traces")
     assert status == 400 and message.endswith("Search stream not found: openrouter_requests")
+
+
+@pytest.mark.parametrize("release", list(genai.RELEASES))
+def test_an_unset_histogram_min_and_max_are_no_value(release: str) -> None:
+    """process_hist_data_point: v0.91.5 writes the rows without a value, v0.92 none; never 0."""
+    from tests.test_openobserve_emulator import post
+
+    request = ExportMetricsServiceRequest()
+    metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name="latency")
+    point = metric.histogram.data_points.add(count=1, time_unix_nano=NOW_US * 1000)
+    point.attributes.append(kv("cached", True))
+    with OpenObserveEmulator(release=release) as emulator:
+        assert post(emulator, request.SerializeToString(), path="/api/acme/v1/metrics")[0] == 200
+        (count,) = emulator.metric_rows("latency_count")
+        parts = [emulator.metric_rows(f"latency_{part}") for part in ("sum", "min", "max")]
+    assert count["cached"] == "true"  # get_val: a point attribute is stored as text
+    if genai.RELEASES[release].null_histogram_parts:
+        assert [[row["value"] for row in rows] for rows in parts] == [[None]] * 3
+    else:
+        assert parts == [[], [], []]
 
 
 def test_sql_runs_as_in_openobserve(api: OpenObserve, emulator: OpenObserveEmulator) -> None:

@@ -815,7 +815,7 @@ def _handler_for(emulator: OpenObserveEmulator) -> type[BaseHTTPRequestHandler]:
                 parse_metrics_request,
             )
 
-            rows = metric_rows(parse_metrics_request(raw, content_type))
+            rows = metric_rows(parse_metrics_request(raw, content_type), emulator.release)
             emulator.ingest_metrics(org, rows)
             return "metrics", len(rows)
 

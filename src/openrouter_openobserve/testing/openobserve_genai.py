@@ -62,10 +62,13 @@ class Release:
     ingest_ts: bool
     # AgentExtractor (v0.92 only): environment and version on LLM spans.
     agent_identity: bool
+    # Metrics, process_hist_data_point: an unset histogram sum/min/max is a row without a
+    # value (v0.91.5 `data_point.min.into()`), or no row (v0.92 `if let Some(min)`).
+    null_histogram_parts: bool
 
 
-V0_91_5 = Release("v0.91.5", True, False, False, False, False, False)
-V0_92_2 = Release("v0.92.2", False, True, True, True, True, True)
+V0_91_5 = Release("v0.91.5", True, False, False, False, False, False, True)
+V0_92_2 = Release("v0.92.2", False, True, True, True, True, True, False)
 RELEASES = {release.name: release for release in (V0_91_5, V0_92_2)}
 LATEST = V0_92_2
 
