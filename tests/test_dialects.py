@@ -205,7 +205,11 @@ def test_hashed_user_ids_never_leave_as_they_are(tmp_path: Path, dialect: str) -
     with OpenObserveEmulator() as emulator:
         collector, _, rows = collect(dialect, emulator, tmp_path / "collector", **hashing)
     hashed = hashlib.sha256(f"{salt}:{USER}".encode()).hexdigest()
-    assert call_rows(rows)["anthropic/claude-3.5-haiku"]["user_id"] == hashed
+    chat = call_rows(rows)["anthropic/claude-3.5-haiku"]
+    assert chat["user_id"] == hashed
+    # Under `full` the prompt is kept, in the column OpenObserve's LLM view reads, whatever
+    # keys the instrumentation wrote it under.
+    assert "gen_ai_input_messages" in chat
     assert USER not in json.dumps(rows)  # nor in the request, its parameters, outer spans
     assert salt not in collector.config_path.read_text()
 

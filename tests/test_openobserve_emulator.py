@@ -432,9 +432,12 @@ def test_the_genai_processor_rewrites_llm_spans(release: str) -> None:
     assert row["gen_ai_usage_cost_output"] == pytest.approx(500 / 1e6 * 0.60, rel=1e-9)
 
 
-def ingest_one(release: str, span_attrs: dict, resource_attrs: dict | None = None) -> dict:
+def ingest_one(
+    release: str, span_attrs: dict, resource_attrs: dict | None = None, scope: str = ""
+) -> dict:
     with OpenObserveEmulator(release=release) as emulator:
         body = make_request(span_attrs=span_attrs, resource_attrs=resource_attrs)
+        body.resource_spans[0].scope_spans[0].scope.name = scope
         assert post(emulator, body.SerializeToString())[0] == 200
         [row] = emulator.rows("default", org="acme")
     return row
@@ -480,6 +483,26 @@ def test_v0_92_writes_ingest_time_and_agent_identity() -> None:
     assert (new["gen_ai_agent_version"], new["deployment_environment_name"]) == ("1.4.0", "staging")
     old = ingest_one("v0.91.5", BARE_LLM_SPAN, resource)
     assert {"_o2_ingest_ts", "gen_ai_agent_version", "deployment_environment_name"}.isdisjoint(old)
+
+
+# A Vercel AI SDK doGenerate span: its content under its own keys.
+VERCEL_SPAN = {
+    "ai.model.id": "openai/gpt-4o-mini",
+    "ai.prompt.messages": '[{"role":"user","content":"Hi"}]',
+    "ai.response.text": "Hello",
+}
+
+
+@pytest.mark.parametrize("release", list(genai.RELEASES))
+def test_vercel_ai_sdk_content_moves_into_the_genai_columns(release: str) -> None:
+    """extract_vercel_ai_sdk, only for the scope named "ai"; is_input_output_attribute
+    removes the Vercel keys from every LLM span."""
+    row = ingest_one(release, VERCEL_SPAN, scope="ai")
+    assert row["gen_ai_input_messages"] == VERCEL_SPAN["ai.prompt.messages"]
+    assert row["gen_ai_output_messages"] == "Hello"
+    assert {"ai_prompt_messages", "ai_response_text"}.isdisjoint(row)
+    other = ingest_one(release, VERCEL_SPAN, scope="my-tracer")
+    assert {"gen_ai_input_messages", "ai_prompt_messages", "ai_response_text"}.isdisjoint(other)
 
 
 @pytest.mark.parametrize("release", list(genai.RELEASES))

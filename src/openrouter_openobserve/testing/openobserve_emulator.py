@@ -242,7 +242,7 @@ def span_rows(
                 attributes["status_code"] = span.status.code
                 attributes["status_message"] = span.status.message
                 if genai.is_llm_span(attributes, release):
-                    genai.process_span(attributes, release, resource)
+                    genai.process_span(attributes, release, resource, scope_spans.scope.name)
                 row = flatten_record(
                     {
                         "trace_id": span.trace_id.hex(),

@@ -12,9 +12,9 @@ bundle's columns:
 - `ModelExtractor::extract` (extractors/model.rs): the first model key present becomes
   `gen_ai.response.model`, always written, so a failed call gets its requested model there;
 - `ProviderExtractor::extract` (extractors/provider.rs): `gen_ai.provider.name`;
-- `InputOutputExtractor` (extractors/input_output.rs): `input.value`/`output.value` (and the
-  other content keys) are removed and written again as `gen_ai.input.messages` and
-  `gen_ai.output.messages`;
+- `InputOutputExtractor` (extractors/input_output.rs): `input.value`/`output.value`, the
+  Vercel AI SDK's `ai.prompt*`/`ai.response.*` (scope `ai`) and the other content keys are
+  removed and written again as `gen_ai.input.messages` and `gen_ai.output.messages`;
 - `ParametersExtractor::extract` (extractors/parameters.rs): every key of
   `llm.invocation_parameters` but `model` becomes a `gen_ai.request.<key>` string;
 - `UsageExtractor` (extractors/usage.rs) and `compute_usage_and_cost` (processor.rs): token
@@ -163,13 +163,28 @@ _FALLBACK_MODEL_KEYS = (
     "model",
 )
 _PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "ai.model.provider")
-# input_output.rs: the (input, output) pairs this bundle's spans can carry, in its order.
+# input_output.rs `extract`: the (input, output) pairs this bundle's spans can carry, in its
+# order; the Vercel AI SDK's (scope "ai") come between the first and the second.
 _CONTENT_PAIRS = (
     ("gen_ai.input.messages", "gen_ai.output.messages"),
     ("input.value", "output.value"),
     ("input", "output"),
 )
-_CONTENT_KEYS = frozenset(key for pair in _CONTENT_PAIRS for key in pair)
+# `extract_vercel_ai_sdk`: the first input key present, and the first output key present.
+_VERCEL_INPUT_KEYS = ("ai.prompt.messages", "ai.prompt", "ai.toolCall.args")
+_VERCEL_OUTPUT_KEYS = (
+    "ai.response.text",
+    "ai.result.text",
+    "ai.toolCall.result",
+    "ai.response.object",
+    "ai.result.object",
+    "ai.response.toolCalls",
+    "ai.result.toolCalls",
+)
+# `is_input_output_attribute`: removed from every LLM span, whatever its scope.
+_CONTENT_KEYS = frozenset(
+    [key for pair in _CONTENT_PAIRS for key in pair] + [*_VERCEL_INPUT_KEYS, *_VERCEL_OUTPUT_KEYS]
+)
 _CONTENT_PREFIXES = (
     "gen_ai.prompt",
     "gen_ai.completion",
@@ -258,11 +273,31 @@ def _first_string(attributes: dict[str, Any], keys: tuple[str, ...]) -> str | No
     return None
 
 
-def _content(attributes: dict[str, Any]) -> tuple[Any, Any]:
-    for input_key, output_key in _CONTENT_PAIRS:
+def _content(attributes: dict[str, Any], scope: str) -> tuple[Any, Any]:
+    first, *rest = _CONTENT_PAIRS
+    if first[0] in attributes:
+        return attributes[first[0]], attributes.get(first[1])
+    if scope == "ai":
+        found = _vercel_content(attributes)
+        if found != (None, None):
+            return found
+    for input_key, output_key in rest:
         if input_key in attributes:
             return attributes[input_key], attributes.get(output_key)
     return None, None
+
+
+def _vercel_content(attributes: dict[str, Any]) -> tuple[Any, Any]:
+    """`extract_vercel_ai_sdk`: a text answer with tool calls becomes one assistant message."""
+    content_in = next((attributes[k] for k in _VERCEL_INPUT_KEYS if k in attributes), None)
+    content_out = next((attributes[k] for k in _VERCEL_OUTPUT_KEYS if k in attributes), None)
+    if "ai.response.text" in attributes and "ai.response.toolCalls" in attributes:
+        content_out = {
+            "role": "assistant",
+            "content": attributes["ai.response.text"],
+            "tool_calls": attributes["ai.response.toolCalls"],
+        }
+    return content_in, content_out
 
 
 def _parameters(attributes: dict[str, Any]) -> dict[str, str]:
@@ -325,14 +360,18 @@ def _price(model: str, usage: dict[str, int]) -> dict[str, float]:
 
 
 def process_span(
-    attributes: dict[str, Any], release: Release, resource: dict[str, Any] | None = None
+    attributes: dict[str, Any],
+    release: Release,
+    resource: dict[str, Any] | None = None,
+    scope: str = "",
 ) -> None:
-    """Rewrite one LLM span's attributes in place, as `release` does on ingest."""
+    """Rewrite one LLM span's attributes in place, as `release` does on ingest; `scope` is
+    the span's instrumentation scope name."""
     resource = resource or {}
     operation = operation_name(attributes)
     model = _first_string(attributes, _MODEL_KEYS)
     provider = _first_string(attributes, _PROVIDER_KEYS)
-    content_in, content_out = _content(attributes)
+    content_in, content_out = _content(attributes, scope)
     parameters = _parameters(attributes)
     usage = _usage(attributes)
     reported_cost = _number(attributes.get("gen_ai.usage.cost"), float)
