@@ -185,6 +185,6 @@ def test_demo_prints_three_models_read_back_from_the_backend(tmp_path: Path) -> 
     header, *rows = [line.split() for line in summary.splitlines()[1:] if line.strip()]
     assert header[:3] == ["model", "provider", "requests"]
     assert sorted((row[0], row[2]) for row in rows) == sorted((m, "1") for m in MODELS.split(","))
-    # spend USD (the simulator's, as --include-simulated asks), before "no cost", "lost in
-    # app" and "simulated"
-    assert all(float(row[-4]) > 0 and row[-1] == "1" for row in rows)
+    # spend USD (the simulator's, as --include-simulated asks), before "reconciled USD",
+    # "untraced USD", "no cost", "lost in app" and "simulated"
+    assert all(float(row[-6]) > 0 and row[-1] == "1" for row in rows)

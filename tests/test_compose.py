@@ -84,7 +84,13 @@ def test_compose_itself_accepts_the_shipped_env_example(tmp_path: Path) -> None:
     assert set(services) == {"collector-config", "collector", "openobserve", "provision"} | {
         "simulator",
         "app",
+        "reconcile",
     }
+    reconciler = services["reconcile"]
+    assert reconciler["command"] == ["--watch"]
+    assert reconciler["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
+    state = reconciler["environment"]["RECONCILE_STATE_FILE"]
+    assert any(state.startswith(v["target"] + "/") for v in reconciler["volumes"])
     assert published(services["collector"]) == {
         ("127.0.0.1", 4317, 4317),
         ("127.0.0.1", 4318, 4318),

@@ -245,3 +245,69 @@ def test_plain_openai_mode_answers_in_openais_shape() -> None:
     body = refused.value.body  # OpenAI's error shape: a type, no metadata
     assert isinstance(body, dict) and body["type"] == "invalid_request_error"
     assert body["message"] and "metadata" not in body
+
+
+def ledger_get(simulator: OpenRouterSimulator, path: str, key: str) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        simulator.base_url + path, headers={"Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_ledger_answers_a_generation_after_its_lag(simulator: OpenRouterSimulator) -> None:
+    """API reference, "Get request & usage metadata for a generation"."""
+    simulator.ledger.lag_s = 0.5
+    client = openrouter_client(api_key="sk-or-v1-test", base_url=simulator.base_url)
+    answer = client.chat.completions.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    status, body = ledger_get(simulator, f"/generation?id={answer.id}", "sk-or-v1-test")
+    assert (status, body["error"]["code"]) == (404, 404)
+    time.sleep(0.6)
+    status, body = ledger_get(simulator, f"/generation?id={answer.id}", "sk-or-v1-test")
+    assert status == 200
+    data = body["data"]
+    usage = simulator.requests[-1]["response"]["usage"]
+    assert (data["id"], data["model"], data["provider_name"]) == (
+        answer.id,
+        "openai/gpt-4o-mini",
+        "OpenAI",
+    )
+    assert data["total_cost"] == usage["cost"] and data["streamed"] is False
+    assert data["native_tokens_prompt"] == usage["prompt_tokens"]
+    simulator.ledger.api_keys = {"sk-or-v1-other"}
+    assert ledger_get(simulator, f"/generation?id={answer.id}", "sk-or-v1-test")[0] == 401
+
+
+def test_activity_is_per_completed_day_model_and_provider_for_management_keys(
+    simulator: OpenRouterSimulator,
+) -> None:
+    """API reference, "Get user activity grouped by endpoint": the last 30 completed UTC
+    days, a management key only."""
+    simulator.ledger.management_keys = {"sk-or-v1-management"}
+    client = openrouter_client(api_key="sk-or-v1-test", base_url=simulator.base_url)
+    for _ in range(2):
+        client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    status, body = ledger_get(simulator, f"/activity?date={today}", "sk-or-v1-management")
+    assert status == 400  # today is not a completed day
+    assert ledger_get(simulator, "/activity", "sk-or-v1-test")[0] == 403
+    assert ledger_get(simulator, "/activity", "")[0] == 401
+    simulator.ledger.clock = lambda: time.time() + 86_400
+    status, body = ledger_get(simulator, f"/activity?date={today}", "sk-or-v1-management")
+    assert status == 200
+    [item] = body["data"]
+    costs = [r["response"]["usage"]["cost"] for r in simulator.requests]
+    assert (item["date"], item["model"], item["provider_name"], item["requests"]) == (
+        today,
+        "openai/gpt-4o-mini",
+        "OpenAI",
+        2,
+    )
+    assert item["usage"] == pytest.approx(sum(costs))

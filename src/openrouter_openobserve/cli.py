@@ -1,14 +1,21 @@
 """`openrouter-openobserve`: every command of the bundle under one name.
 
 Each is also installed on its own (`render-config`, `run-collector`, `doctor`, `provision`,
-`report`); the group is the spelling that cannot clash with another tool's command.
+`report`, `reconcile`); the group is the spelling that cannot clash with another tool's command.
 """
 
 from __future__ import annotations
 
 import click
 
-from openrouter_openobserve import doctor, provision, render_config, report, run_collector
+from openrouter_openobserve import (
+    doctor,
+    provision,
+    reconcile,
+    render_config,
+    report,
+    run_collector,
+)
 
 COMMANDS = {
     "render-config": render_config.main,
@@ -16,6 +23,7 @@ COMMANDS = {
     "doctor": doctor.main,
     "provision": provision.main,
     "report": report.main,
+    "reconcile": reconcile.main,
 }
 
 

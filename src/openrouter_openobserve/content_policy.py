@@ -85,6 +85,7 @@ METADATA_ATTRIBUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "openrouter[.](provider|cost_status|free_tier|model_vendor|is_byok|upstream_cost"
             "|billed_cost|simulated)",
             "openrouter[.]error[.](code|message|provider_name|mid_stream)",
+            "openrouter[.]ledger[.].+",
             "otel[.]dropped_attributes_count|content_policy[.]removed_attributes",
         ),
     ),

@@ -39,6 +39,7 @@ THRESHOLD_SETTINGS = {
     "openrouter_hourly_cost": "ALERT_HOURLY_COST_USD",
     "openrouter_user_hourly_cost": "ALERT_USER_HOURLY_COST_USD",
     "openrouter_pipeline_backlog": "ALERT_BACKLOG_ITEMS",
+    "openrouter_untraced_spend": "ALERT_UNRECONCILED_USD",
 }
 TRAILING_THRESHOLD = re.compile(r"> [0-9.]+$")
 # Panels whose query reads OpenObserve's ingest time (`_o2_ingest_ts`, written from v0.92)
@@ -114,7 +115,7 @@ def desired_alerts(settings: dict[str, Any]) -> list[dict[str, Any]]:
             condition["sql"] = retarget(condition["sql"], settings["OPENOBSERVE_STREAM"])
             alert["stream_name"] = settings["OPENOBSERVE_STREAM"]
         key = THRESHOLD_SETTINGS.get(alert["name"])
-        if key is not None:
+        if key in settings:  # the shipped query holds the setting's default
             condition["sql"] = TRAILING_THRESHOLD.sub(f"> {settings[key]}", condition["sql"])
         alert["destinations"] = [settings["ALERT_DESTINATION"]]
     return alerts

@@ -3,7 +3,9 @@ service: `--by`), from OpenObserve.
 
 Requests, error rate, p50/p95 latency, time to first token, tokens and billed spend over a
 time window, read with OpenObserve's search API from the span stream. Spend sums only costs
-OpenRouter reported (`openrouter_cost_status` `reported`, or `reported_zero` for $0):
+OpenRouter reported (`openrouter_cost_status` `reported`, or `reported_zero` for $0) and
+those `reconcile` took from OpenRouter's ledger (`reconciled`); `untraced` is what the
+ledger billed beyond the traced calls, apart:
 OpenObserve writes its own estimate into `gen_ai_usage_cost` where none was reported, and its
 0 tokens on failed calls, so tokens are summed over successful calls. The simulator's calls
 (`openrouter_cost_status` `simulated`) are counted apart and never as spend, unless
@@ -56,25 +58,33 @@ GROUPINGS = {
     "session": (("session", "{gen_ai_conversation_id}"),),
     "service": (("service", "{service_name}"),),
 }
+# A call is a row OpenRouter's provider name marks; the ledger spans `reconcile` writes
+# (`reconciled`, `untraced`) add spend to the call's group but count as no request.
+CALL = "gen_ai_provider_name = 'openrouter'"
 REPORT_SQL = """
 SELECT {keys},
-       COUNT(*) AS requests,
+       SUM(CASE WHEN {call} THEN 1 ELSE 0 END) AS requests,
        SUM(CASE WHEN span_status = 'ERROR' THEN 1 ELSE 0 END) AS errors,
-       approx_percentile_cont(duration, 0.5) / 1000.0 AS p50_ms,
-       approx_percentile_cont(duration, 0.95) / 1000.0 AS p95_ms,
+       approx_percentile_cont(CASE WHEN {call} THEN duration END, 0.5) / 1000.0 AS p50_ms,
+       approx_percentile_cont(CASE WHEN {call} THEN duration END, 0.95) / 1000.0 AS p95_ms,
        approx_percentile_cont({gen_ai_response_time_to_first_chunk}, 0.5) AS ttft_p50_s,
-       SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_input_tokens} END) AS input_tokens,
-       SUM(CASE WHEN span_status != 'ERROR' THEN {gen_ai_usage_output_tokens} END)
+       SUM(CASE WHEN {call} AND span_status != 'ERROR' THEN {gen_ai_usage_input_tokens} END)
+           AS input_tokens,
+       SUM(CASE WHEN {call} AND span_status != 'ERROR' THEN {gen_ai_usage_output_tokens} END)
            AS output_tokens,
        SUM(CASE WHEN {openrouter_cost_status} IN ({spend_statuses}) THEN {gen_ai_usage_cost}
                 WHEN {openrouter_cost_status} = 'reported_zero' THEN 0.0 END) AS spend_usd,
-       SUM(CASE WHEN span_status != 'ERROR'
-                 AND {openrouter_cost_status} IN ('not_reported', 'not_recorded')
-           THEN 1 ELSE 0 END) AS unpriced,
+       SUM(CASE WHEN {openrouter_cost_status} = 'reconciled' THEN {gen_ai_usage_cost} END)
+           AS reconciled_usd,
+       SUM(CASE WHEN {openrouter_cost_status} = 'untraced' THEN {gen_ai_usage_cost} END)
+           AS untraced_usd,
+       SUM(CASE WHEN {call} AND span_status != 'ERROR'
+                 AND {openrouter_cost_status} IN ('not_reported', 'not_recorded') THEN 1
+                WHEN {openrouter_cost_status} = 'reconciled' THEN -1 ELSE 0 END) AS unpriced,
        SUM(CASE WHEN {openrouter_cost_status} = 'lost_in_app' THEN 1 ELSE 0 END) AS lost_in_app,
        SUM(CASE WHEN {openrouter_cost_status} = 'simulated' THEN 1 ELSE 0 END) AS simulated
 FROM "{stream}"
-WHERE gen_ai_provider_name = 'openrouter'
+WHERE {call} OR {openrouter_cost_status} IN ('reconciled', 'untraced')
 GROUP BY {group_by}
 ORDER BY spend_usd DESC NULLS LAST, requests DESC, {first}
 """
@@ -88,6 +98,8 @@ METRIC_COLUMNS = (
     ("input_tokens", "tokens in", "{:d}"),
     ("output_tokens", "tokens out", "{:d}"),
     ("spend_usd", "spend USD", "{:.8f}"),
+    ("reconciled_usd", "reconciled USD", "{:.8f}"),
+    ("untraced_usd", "untraced USD", "{:.8f}"),
     ("unpriced", "no cost", "{:d}"),
     ("lost_in_app", "lost in app", "{:d}"),
     ("simulated", "simulated", "{:d}"),
@@ -138,7 +150,10 @@ def report_sql(
         keys=", ".join(f"{expression} AS {name}" for name, expression in keys),
         group_by=", ".join(expression for _, expression in keys),
         first=keys[0][0],
-        spend_statuses="'reported', 'simulated'" if include_simulated else "'reported'",
+        call=CALL,
+        spend_statuses=", ".join(
+            ["'reported'", "'reconciled'"] + (["'simulated'"] if include_simulated else [])
+        ),
         **columns,
     )
 
@@ -168,7 +183,7 @@ def fetch(
     sql = report_sql(stream, present, by, include_simulated)
     rows = openobserve.search(sql, start_us, end_us)
     for row in rows:
-        row["error_rate"] = 100.0 * row["errors"] / row["requests"]
+        row["error_rate"] = 100.0 * row["errors"] / row["requests"] if row["requests"] else None
     return rows
 
 

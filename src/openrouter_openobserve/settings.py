@@ -650,6 +650,57 @@ SECTIONS: tuple[Section, ...] = (
                 doc="The per-user alert fires when one user's spend in the last hour is above "
                 "this, in USD (user_id: see USER_ID_HASH).",
             ),
+            Setting(
+                "ALERT_UNRECONCILED_USD",
+                "1",
+                "USD",
+                parse_usd,
+                doc="The unreconciled-spend alert fires when untraced or unreconciled spend "
+                "of the last day is above this, in USD.",
+            ),
+        ),
+    ),
+    Section(
+        "Reconciling with OpenRouter's ledger (`reconcile`)",
+        (
+            Setting(
+                "OPENROUTER_BASE_URL",
+                "https://openrouter.ai/api/v1",
+                "an http(s) URL",
+                parse_url,
+                doc="OpenRouter's API, where `reconcile` looks up generations and activity.",
+            ),
+            Setting(
+                "OPENROUTER_MANAGEMENT_KEY",
+                "",
+                "a key",
+                parse_openrouter_key,
+                secret=True,
+                doc="OpenRouter management key for the day's activity (`reconcile --date`). "
+                "Empty: `reconcile` reconciles calls only.",
+            ),
+            Setting(
+                "RECONCILE_INTERVAL_S",
+                "300",
+                "seconds",
+                bounded_int(10, 86400),
+                doc="How often `reconcile --watch` (Compose's reconcile service) runs.",
+            ),
+            Setting(
+                "RECONCILE_MAX_RPS",
+                "5",
+                "requests per second",
+                bounded_int(1, 100),
+                doc="At most this many generation lookups a second.",
+            ),
+            Setting(
+                "RECONCILE_STATE_FILE",
+                ".reconcile-state.json",
+                "a file path",
+                parse_file_path,
+                doc="Where `reconcile` keeps the generations it looked up and wrote, so none is "
+                "looked up or counted twice.",
+            ),
         ),
     ),
     Section(
@@ -718,7 +769,7 @@ SECTIONS: tuple[Section, ...] = (
                 parse_openrouter_key,
                 secret=True,
                 doc="OpenRouter key of the example app (required when OPENROUTER_OFFLINE is "
-                "false).",
+                "false), and the key `reconcile` looks generations up with.",
             ),
             Setting(
                 "OPENROUTER_HTTP_REFERER",

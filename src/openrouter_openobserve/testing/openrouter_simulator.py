@@ -15,6 +15,9 @@ shape of OpenAI's own API (platform.openai.com/docs/api-reference/chat/object): 
 `/v1/chat/completions`, a `chatcmpl-` id, no `provider`, no cost in `usage`, errors as
 `{"error": {"message", "type", "param", "code"}}`. The bundle must leave such calls alone.
 
+Every answered request is booked in its `ledger` (`openrouter_ledger.py`), which serves
+`GET /api/v1/generation` and `GET /api/v1/activity` as OpenRouter does.
+
 Faults and latency are set on the instance (`fail`, `fail_mid_stream`, `latency_s`,
 `chunk_delay_s`, `byok`). Run with
 `python -m openrouter_openobserve.testing.openrouter_simulator` or in-process with
@@ -28,10 +31,13 @@ import json
 import secrets
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from openrouter_openobserve.testing.openrouter_ledger import Ledger, generation_record
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,7 @@ class OpenRouterSimulator:
         self._mid_stream_faults = 0
         self._seen_openings: set[str] = set()
         self._lock = threading.Lock()
+        self.ledger = Ledger()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
 
@@ -424,13 +431,22 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
             pass
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == simulator.api_prefix + "/models":
+            url = urllib.parse.urlsplit(self.path)
+            query = dict(urllib.parse.parse_qsl(url.query))
+            key = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            path = url.path.rstrip("/")
+            if path == simulator.api_prefix + "/models":
                 data = [{"id": slug, "name": slug} for slug in CATALOGUE]
                 self._json(200, {"data": data})
+            elif path == simulator.api_prefix + "/generation" and not simulator.plain_openai:
+                self._json(*simulator.ledger.generation(key, query.get("id", "")))
+            elif path == simulator.api_prefix + "/activity" and not simulator.plain_openai:
+                self._json(*simulator.ledger.activity(key, query.get("date")))
             else:
                 self._json(404, error_body(404, "Not Found"))
 
         def do_POST(self) -> None:
+            started = time.monotonic()
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path.rstrip("/") != simulator.api_prefix + "/chat/completions":
                 self._json(404, error_body(404, "Not Found"))
@@ -460,15 +476,29 @@ def _handler_for(simulator: OpenRouterSimulator) -> type[BaseHTTPRequestHandler]
                 broken = simulator.take_mid_stream_fault()
                 chunks = [simulator.shape(c) for c in stream_chunks(answer, broken)]
                 simulator.record(dict(self.headers), body, chunks)
+                first_chunk = time.monotonic()
                 self._stream(chunks)
+                if not broken and not simulator.plain_openai:
+                    self._bill(answer, True, started, first_chunk)
             else:
                 response = simulator.shape(completion_body(answer))
                 simulator.record(dict(self.headers), body, response)
                 self._json(200, response)
+                if not simulator.plain_openai:
+                    self._bill(answer, False, started, started)
 
-        def _json(self, status: int, document: dict[str, Any]) -> None:
+        def _bill(self, answer: Answer, streamed: bool, started: float, first: float) -> None:
+            done = time.monotonic()
+            latency_ms, generation_ms = (first - started) * 1000, (done - first) * 1000
+            simulator.ledger.bill(generation_record(answer, streamed, latency_ms, generation_ms))
+
+        def _json(
+            self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             payload = json.dumps(document).encode()
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
