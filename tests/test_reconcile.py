@@ -122,6 +122,10 @@ def billed(simulator: OpenRouterSimulator, ids: list[str]) -> float:
     return sum(costs[i] for i in ids)
 
 
+def derived_spend(emulator: OpenObserveEmulator) -> float:
+    return sum(float(row["value"]) for row in emulator.metric_rows("gen_ai_usage_cost", "acme"))
+
+
 def test_reconciled_spend_is_what_openrouter_billed_and_untraced_calls_are_named(
     emulator: OpenObserveEmulator, ledger: OpenRouterSimulator, collector: Collector, tmp_path
 ) -> None:
@@ -147,6 +151,12 @@ def test_reconciled_spend_is_what_openrouter_billed_and_untraced_calls_are_named
         billed(ledger, ids), rel=1e-9
     )
     assert sum(row["unpriced"] for row in rows) == 0
+    # The collector's derived spend metric counts the ledger spans too.
+    assert wait_for(
+        lambda: derived_spend(emulator) >= billed(ledger, ids) * (1 - 1e-9),
+        what="the derived spend metric",
+    )
+    assert derived_spend(emulator) == pytest.approx(billed(ledger, ids), rel=1e-9)
 
     # The next UTC day, today is a completed day of OpenRouter's activity.
     ledger.ledger.clock = lambda: time.time() + 86_400
@@ -230,6 +240,15 @@ def test_a_generation_the_ledger_has_not_recorded_yet_is_reconciled_on_a_later_r
     result = reconcile(env, collector, "--format", "json")
     assert result.returncode == 0, result.stderr
     assert len(ledger.ledger.lookups) == asked + 1  # answered once, never asked again
+
+
+def test_lookups_are_spaced_to_the_rate_bound(ledger: OpenRouterSimulator) -> None:
+    generations = [untraced_call(ledger, "openai/gpt-4o-mini") for _ in range(3)]
+    waits: list[float] = []
+    client = OpenRouterLedger(ledger.base_url, API_KEY, max_rps=2, sleep=waits.append)
+    for generation in generations:
+        assert client.generation(generation)["id"] == generation
+    assert len(waits) == 2 and all(0.4 < wait <= 0.5 for wait in waits)
 
 
 def test_a_rate_limit_waits_for_retry_after(ledger: OpenRouterSimulator) -> None:
