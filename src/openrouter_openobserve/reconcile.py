@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import re
-import secrets
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,43 +34,20 @@ from typing import Any, NoReturn
 
 import click
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
 
 from openrouter_openobserve import render_config, report
 from openrouter_openobserve import settings as settings_mod
+from openrouter_openobserve.ledger_spans import RECONCILED, VERIFIED, ledger_span, untraced_span
 from openrouter_openobserve.openobserve_api import OpenObserve, OpenObserveError
 from openrouter_openobserve.openrouter_api import OpenRouterError, OpenRouterLedger
 from openrouter_openobserve.table import format_table
 
 EXIT_FAILED, EXIT_INVALID, EXIT_UNRECONCILED = 1, 2, 3
-SCOPE = InstrumentationScope("openrouter_openobserve.reconcile")
-RECONCILED, VERIFIED, UNTRACED = "reconciled", "verified", "untraced"
 UNPRICED = ("not_recorded", "not_reported")
 PRICED = ("reported", "reported_zero")
 CALLS_PER_RUN = 1000
-# OpenObserve takes no span that started more than ZO_INGEST_ALLOWED_UPTO (5 h by default)
-# ago: a ledger span for an older call is stamped at the time it is written.
-INGEST_WINDOW_S = 4 * 3600
-# What the ledger says of a generation, as ledger span attributes.
-LEDGER_FIELDS = {
-    "total_cost": "openrouter.ledger.total_cost",
-    "upstream_inference_cost": "openrouter.ledger.upstream_cost",
-    "model": "openrouter.ledger.model",
-    "provider_name": "openrouter.ledger.provider_name",
-    "native_tokens_prompt": "openrouter.ledger.native_tokens_prompt",
-    "native_tokens_completion": "openrouter.ledger.native_tokens_completion",
-    "native_tokens_reasoning": "openrouter.ledger.native_tokens_reasoning",
-    "native_tokens_cached": "openrouter.ledger.native_tokens_cached",
-    "latency": "openrouter.ledger.latency_ms",
-    "generation_time": "openrouter.ledger.generation_time_ms",
-    "streamed": "openrouter.ledger.streamed",
-    "cancelled": "openrouter.ledger.cancelled",
-    "is_byok": "openrouter.ledger.is_byok",
-}
 CALL_COLUMNS = {  # call row column: (SQL type, the ledger span attribute it is copied to)
     "gen_ai_request_model": ("VARCHAR", "gen_ai.request.model"),
     "openrouter_provider": ("VARCHAR", "openrouter.provider"),
@@ -194,7 +170,12 @@ class Reconciler:
                 outcome.pending.append(call["id"])
                 continue
             status = VERIFIED if call["openrouter_cost_status"] in PRICED else RECONCILED
-            spans.append((call["id"], ledger_span(call, figures, status)))
+            copied = {
+                attribute: call[name]
+                for name, (_, attribute) in CALL_COLUMNS.items()
+                if attribute and call.get(name) is not None
+            }
+            spans.append((call["id"], ledger_span(call, copied, figures, status)))
             if status == RECONCILED:
                 outcome.reconciled += 1
                 outcome.reconciled_usd += figures["total_cost"]
@@ -307,75 +288,6 @@ def _day_row(model: str) -> dict[str, Any]:
         "reconciled_usd": 0.0,
         "unreconciled": 0,
     }
-
-
-def ledger_span(call: dict[str, Any], figures: dict[str, Any], status: str) -> ReadableSpan:
-    """The ledger's figures for one call, as a child of its span in the same trace."""
-    attributes: dict[str, Any] = {
-        "openrouter.cost_status": status,
-        "gen_ai.response.id": call["id"],
-        "gen_ai.response.model": figures["model"],
-    }
-    if status == RECONCILED:
-        attributes["gen_ai.usage.cost"] = float(figures["total_cost"])
-    for name, (_, attribute) in CALL_COLUMNS.items():
-        if attribute and call.get(name) is not None:
-            attributes[attribute] = call[name]
-    attributes |= _ledger_attributes(figures)
-    trace_id = int(call["trace_id"], 16)
-    parent = SpanContext(trace_id, int(call["span_id"], 16), is_remote=True)
-    start_ns = max(int(call["start_time"]), time.time_ns() - INGEST_WINDOW_S * 10**9)
-    return _span("openrouter.ledger", trace_id, parent, call["service_name"], attributes, start_ns)
-
-
-def untraced_span(date: str, row: dict[str, Any]) -> ReadableSpan:
-    """What OpenRouter billed for `row`'s model on `date` beyond the traced calls."""
-    attributes = {
-        "openrouter.cost_status": UNTRACED,
-        "openrouter.ledger.date": date,
-        "gen_ai.request.model": row["model"],
-        "gen_ai.response.model": row["model"],
-        "gen_ai.usage.cost": float(row["untraced_usd"]),
-        "openrouter.ledger.untraced_requests": int(row["untraced_requests"]),
-        "openrouter.ledger.provider_name": ",".join(row["providers"]),
-    }
-    trace_id = secrets.randbits(128)
-    return _span("openrouter.untraced", trace_id, None, "openrouter", attributes, time.time_ns())
-
-
-def _span(
-    name: str,
-    trace_id: int,
-    parent: SpanContext | None,
-    service: str,
-    attributes: dict[str, Any],
-    start_ns: int,
-) -> ReadableSpan:
-    context = SpanContext(trace_id, secrets.randbits(64), False, TraceFlags(TraceFlags.SAMPLED))
-    return ReadableSpan(
-        name=name,
-        context=context,
-        parent=parent,
-        resource=Resource({"service.name": service or "unknown_service"}),
-        attributes=attributes,
-        kind=SpanKind.INTERNAL,
-        start_time=start_ns,
-        end_time=start_ns,
-        instrumentation_scope=SCOPE,
-    )
-
-
-def _ledger_attributes(figures: dict[str, Any]) -> dict[str, Any]:
-    attributes = {
-        attribute: figures[key]
-        for key, attribute in LEDGER_FIELDS.items()
-        if isinstance(figures.get(key), (str, bool, int, float))
-    }
-    tried = figures.get("provider_responses") or []
-    names = [str(r.get("provider_name")) for r in tried if isinstance(r, dict)]
-    if names:
-        attributes["openrouter.ledger.providers_tried"] = ",".join(names)
-    return attributes
 
 
 def _column(name: str, kind: str, present: set[str]) -> str:

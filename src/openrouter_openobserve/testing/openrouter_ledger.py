@@ -93,14 +93,7 @@ class Ledger:
         return bool(key) and (self.api_keys is None or key in self.api_keys)
 
     def _take_fault(self) -> LedgerFault | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            fault = self._faults[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._faults.pop(0)
-            return fault
+        return take_counted(self._faults, self._lock)
 
     def _completed_days(self) -> list[str]:
         today = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc).date()
@@ -123,6 +116,18 @@ class Ledger:
             item["completion_tokens"] += record["native_tokens_completion"]
             item["reasoning_tokens"] += record["native_tokens_reasoning"]
         return sorted(items.values(), key=lambda i: (i["date"], i["model"], i["provider_name"]))
+
+
+def take_counted(faults: list[Any], lock: threading.Lock) -> Any:
+    """The first of `faults` (each with a `remaining` count), used once; None when none."""
+    with lock:
+        if not faults:
+            return None
+        fault = faults[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            faults.pop(0)
+        return fault
 
 
 def generation_record(

@@ -37,7 +37,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from openrouter_openobserve.testing.openrouter_ledger import Ledger, generation_record
+from openrouter_openobserve.testing.openrouter_ledger import (
+    Ledger,
+    generation_record,
+    take_counted,
+)
 
 
 @dataclass(frozen=True)
@@ -182,14 +186,7 @@ class OpenRouterSimulator:
             self._mid_stream_faults += count
 
     def take_fault(self) -> Fault | None:
-        with self._lock:
-            if not self._faults:
-                return None
-            fault = self._faults[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                self._faults.pop(0)
-            return fault
+        return take_counted(self._faults, self._lock)
 
     def take_mid_stream_fault(self) -> bool:
         with self._lock:
