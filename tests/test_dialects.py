@@ -46,18 +46,23 @@ HTTP_STATUS = BILLED  # the Vercel AI SDK records the refusal's message, not its
 SERVED_MODEL_WITHOUT_VENDOR = {"traceloop"}  # it writes "gpt-4o-mini" for "openai/gpt-4o-mini"
 
 
-def run_vercel_ai_app(collector: Collector) -> dict[str, Any]:
-    """The Node app's calls (two answered, one refused) against a simulator; its answers."""
+def run_vercel_ai_app(
+    collector: Collector, simulator: OpenRouterSimulator | None = None
+) -> dict[str, Any]:
+    """The Node app's calls (two answered, one refused) against `simulator` (else one of
+    its own); its answers."""
+    if simulator is None:
+        with OpenRouterSimulator() as own:
+            return run_vercel_ai_app(collector, own)
     app_dir = vercel_ai_dir()
     endpoint = f"http://127.0.0.1:{collector.http_port}"
-    with OpenRouterSimulator() as simulator:
-        for mode in ("ok", "refused"):
-            if mode == "refused":
-                simulator.fail(429)
-            node = ["node", "app.mjs", simulator.base_url, endpoint, mode]
-            app = subprocess.run(node, cwd=app_dir, capture_output=True, text=True, timeout=120)
-            assert app.returncode == 0, app.stderr
-        return {r["body"]["model"]: r["response"] for r in simulator.requests}
+    for mode in ("ok", "refused"):
+        if mode == "refused":
+            simulator.fail(429)
+        node = ["node", "app.mjs", simulator.base_url, endpoint, mode]
+        app = subprocess.run(node, cwd=app_dir, capture_output=True, text=True, timeout=120)
+        assert app.returncode == 0, app.stderr
+    return {r["body"]["model"]: r["response"] for r in simulator.requests}
 
 
 def run_dialect_app(dialect: str, collector: Collector) -> dict[str, Any]:

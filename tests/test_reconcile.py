@@ -28,6 +28,7 @@ from tests.harness import (
     wait_for,
     write_env_file,
 )
+from tests.test_dialects import run_vercel_ai_app
 
 API_KEY = "sk-or-v1-" + "a1" * 32
 MANAGEMENT_KEY = "sk-or-v1-" + "b2" * 32
@@ -189,6 +190,27 @@ def test_reconciled_spend_is_what_openrouter_billed_and_untraced_calls_are_named
     assert sum(row["spend_usd"] for row in rows) == pytest.approx(billed(ledger, ids), rel=1e-9)
     # Every lookup asked once: the day's second run looked nothing up again.
     assert sorted(ledger.ledger.lookups) == sorted(ids)
+
+
+def test_the_vercel_ai_sdks_calls_are_reconciled_too(
+    emulator: OpenObserveEmulator, simulator: OpenRouterSimulator, collector: Collector, tmp_path
+) -> None:
+    """The real Vercel AI SDK (Node) with its OpenAI-compatible provider records no billed
+    cost: after `reconcile`, spend is what the simulator billed for its answered calls."""
+    answers = run_vercel_ai_app(collector, simulator)
+    ids = [a["id"] for a in answers.values() if isinstance(a, dict) and "usage" in a]
+    ids += [a[-1]["id"] for a in answers.values() if isinstance(a, list)]
+    assert len(ids) == 2, answers
+    rows_with(emulator, "not_recorded", 2)
+    env = env_file(tmp_path, emulator, simulator)
+    result = reconcile(env, collector, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows_with(emulator, "reconciled", 2)
+    rows = report_rows(env)
+    assert sum(row["requests"] for row in rows) == 3  # the refused call too
+    assert sum(row["spend_usd"] or 0 for row in rows) == pytest.approx(
+        billed(simulator, ids), rel=1e-9
+    )
 
 
 def test_a_call_that_carried_its_cost_is_counted_once_after_verifying(
