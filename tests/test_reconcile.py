@@ -166,6 +166,7 @@ def test_reconciled_spend_is_what_openrouter_billed_and_untraced_calls_are_named
     assert result.returncode == 3, result.stderr  # untraced calls: something to reconcile
     models = json.loads(result.stdout)["models"]
     assert sum(m["traced_requests"] for m in models) == 4
+    assert sum(m["reconciled_requests"] for m in models) == 4
     assert sum(m["untraced_requests"] for m in models) == 2
     assert sum(m["untraced_usd"] for m in models) == pytest.approx(billed(ledger, bypass), rel=1e-9)
     [untraced] = rows_with(emulator, "untraced", 1)
@@ -188,7 +189,16 @@ def test_reconciled_spend_is_what_openrouter_billed_and_untraced_calls_are_named
         billed(ledger, bypass), rel=1e-9
     )
     assert sum(row["spend_usd"] for row in rows) == pytest.approx(billed(ledger, ids), rel=1e-9)
-    # Every lookup asked once: the day's second run looked nothing up again.
+    # The same day as a table, for people: a row per model, the untraced calls in it.
+    result = reconcile(env, collector, "--date", today)
+    assert result.returncode == 3, result.stderr
+    header, *table = result.stdout.splitlines()[2:]
+    assert header.split()[:3] == ["model", "billed", "req"]
+    [mini] = [line.split() for line in table if line.startswith("openai/gpt-4o-mini ")]
+    assert mini[4] == "2"  # untraced requests
+    # No key in any span, and every lookup asked once: the later runs looked nothing up.
+    assert API_KEY not in json.dumps(emulator.rows("llm_traces", org="acme"))
+    assert MANAGEMENT_KEY not in json.dumps(emulator.rows("llm_traces", org="acme"))
     assert sorted(ledger.ledger.lookups) == sorted(ids)
 
 

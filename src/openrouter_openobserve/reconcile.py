@@ -71,6 +71,8 @@ SELECT {gen_ai_response_model} AS model,
        SUM(CASE WHEN gen_ai_provider_name = 'openrouter' THEN 1 ELSE 0 END) AS traced_requests,
        SUM(CASE WHEN {openrouter_cost_status} IN ('reported', 'reconciled')
                 THEN {gen_ai_usage_cost} ELSE 0.0 END) AS traced_usd,
+       SUM(CASE WHEN {openrouter_cost_status} = 'reconciled' THEN 1 ELSE 0 END)
+           AS reconciled_requests,
        SUM(CASE WHEN {openrouter_cost_status} = 'reconciled'
                 THEN {gen_ai_usage_cost} ELSE 0.0 END) AS reconciled_usd,
        SUM(CASE WHEN gen_ai_provider_name = 'openrouter'
@@ -269,6 +271,7 @@ def compare(items: list[dict[str, Any]], traced: list[dict[str, Any]]) -> list[d
         row = by_model.setdefault(hit["model"] or "unknown", _day_row(hit["model"] or "unknown"))
         row["traced_requests"] += hit["traced_requests"] or 0
         row["traced_usd"] += hit["traced_usd"] or 0.0
+        row["reconciled_requests"] += hit["reconciled_requests"] or 0
         row["reconciled_usd"] += hit["reconciled_usd"] or 0.0
         row["unreconciled"] += max(hit["unreconciled"] or 0, 0)
     for row in by_model.values():
@@ -283,6 +286,7 @@ def _day_row(model: str) -> dict[str, Any]:
         "providers": [],
         "billed_requests": 0,
         "traced_requests": 0,
+        "reconciled_requests": 0,
         "billed_usd": 0.0,
         "traced_usd": 0.0,
         "reconciled_usd": 0.0,
@@ -304,6 +308,7 @@ DAY_TABLE = (
     ("model", "model"),
     ("billed_requests", "billed req"),
     ("traced_requests", "traced req"),
+    ("reconciled_requests", "reconciled req"),
     ("untraced_requests", "untraced req"),
     ("billed_usd", "billed USD"),
     ("traced_usd", "traced USD"),
