@@ -337,6 +337,26 @@ def test_a_backend_outage_during_reconcile_loses_and_doubles_nothing(
     rows = report_rows(env)
     assert sum(row["spend_usd"] for row in rows) == pytest.approx(billed(ledger, ids), rel=1e-9)
 
+    # The collector unreachable: one line; the answers are kept and delivered by the next
+    # run, which asks OpenRouter nothing again.
+    [late] = traced_calls(collector, ledger, 1)
+    rows_with(emulator, "not_recorded", 4)
+    asked = len(ledger.ledger.lookups)
+    result = cli(
+        "reconcile",
+        env,
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9",
+        OTEL_EXPORTER_OTLP_TIMEOUT="2",
+    )
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "did not take 1 ledger span" in line
+    assert len(ledger.ledger.lookups) == asked + 1
+    result = reconcile(env, collector)
+    assert result.returncode == 0, result.stderr
+    assert len(ledger.ledger.lookups) == asked + 1
+    assert late in {r["gen_ai_response_id"] for r in rows_with(emulator, "reconciled", 4)}
+
     # OpenObserve unreachable: one line, nothing written, and the next run is whole.
     down = env_file(tmp_path, emulator, ledger, OPENOBSERVE_URL="http://127.0.0.1:9")
     result = reconcile(down, collector)

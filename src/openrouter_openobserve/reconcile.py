@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import sys
@@ -429,6 +430,8 @@ def main(
     did not record it, and a day's untraced calls. Exit status 3: something is unreconciled
     (a call not in the ledger yet, untraced calls or spend)."""
     settings = render_config.settings_or_exit(env_file, command="reconcile")
+    # The exporter logs each failed attempt; reconcile says in one line what it kept.
+    logging.getLogger("opentelemetry.exporter.otlp").setLevel(logging.CRITICAL)
     try:
         report.parse_when(since, time.time())
     except ValueError as error:
