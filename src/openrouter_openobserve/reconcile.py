@@ -399,12 +399,7 @@ def watch(reconciler: Reconciler, settings: dict[str, Any], since: str, verify: 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @render_config.env_file_option
-@click.option(
-    "--since",
-    default="24h",
-    show_default=True,
-    help="Calls from: a duration ago (90m, 24h, 7d) or an ISO-8601 time.",
-)
+@report.since_option("Calls from")
 @click.option(
     "--date",
     "date",

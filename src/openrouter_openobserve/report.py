@@ -21,6 +21,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -221,14 +222,19 @@ def _fail(message: str, status: int) -> NoReturn:
     render_config.fail(message, "report", status)
 
 
+def since_option(what: str) -> Callable[[Any], Any]:
+    """`--since`, 24 hours ago by default; `reconcile` shares it."""
+    return click.option(
+        "--since",
+        default="24h",
+        show_default=True,
+        help=f"{what}: a duration ago (90m, 24h, 7d) or an ISO-8601 time.",
+    )
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @render_config.env_file_option
-@click.option(
-    "--since",
-    default="24h",
-    show_default=True,
-    help="Start of the window: a duration ago (90m, 24h, 7d) or an ISO-8601 time.",
-)
+@since_option("Start of the window")
 @click.option("--until", default="now", show_default=True, help="End of the window, likewise.")
 @click.option(
     "--format",
